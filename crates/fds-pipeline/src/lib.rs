@@ -1,0 +1,322 @@
+//! The one scoring path shared by every entry point: the HTTP API, the Kafka worker and
+//! the batch import all call [`Pipeline::submit_json`] or [`Pipeline::submit_event`].
+//!
+//! It owns the order of work for one event — validate, deduplicate by `event_id`,
+//! update velocity features exactly once, score, remember the decision, index the
+//! block, queue the record for the batched store writer — and the metrics that count
+//! it. It must never parse HTTP or Kafka framing, render HTML, or hold SQL: those
+//! belong to the edges (`fds-web`, `fds-stream`) and to `fds-store`.
+
+mod blocks;
+pub mod clock;
+pub mod metrics;
+mod recent;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+
+use blocks::BlockIndex;
+use fds_core::{Action, Block, Decision, Event, Invalid, Label};
+use fds_features::FeatureStore;
+use fds_scoring::Scorer;
+use fds_store::{BatchWriter, Record, Store, StoreError, WriterConfig, WriterStats};
+use metrics::{header, label_value, Counter, Histogram, LabelledCounter, LATENCY_BOUNDS};
+use parking_lot::RwLock;
+use recent::Recent;
+use std::fmt::Write;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Tuning for the pipeline.
+#[derive(Clone, Debug)]
+pub struct PipelineConfig {
+    /// How many recent decisions are kept in memory for redeliveries. Must exceed the
+    /// writer's queue so a decision is always either here or in the store.
+    pub recent_capacity: usize,
+    pub writer: WriterConfig,
+    /// Rebuild the velocity state at start by replaying the stored events of the
+    /// longest feature window, so a restart does not forget recent behaviour.
+    pub warm_up: bool,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self { recent_capacity: 200_000, writer: WriterConfig::default(), warm_up: true }
+    }
+}
+
+/// Events read per page while warming up.
+const WARM_UP_PAGE: u32 = 5_000;
+
+/// What happened to a submitted event.
+#[derive(Clone, Debug)]
+pub enum Submitted {
+    /// Scored now.
+    New(Arc<Decision>),
+    /// Seen before: the stored decision, unchanged; features were not touched again.
+    Duplicate(Arc<Decision>),
+}
+
+impl Submitted {
+    pub fn decision(&self) -> &Arc<Decision> {
+        match self {
+            Submitted::New(d) | Submitted::Duplicate(d) => d,
+        }
+    }
+
+    pub fn is_duplicate(&self) -> bool {
+        matches!(self, Submitted::Duplicate(_))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("store unavailable: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Replays stored events from `from` on into `features`, in event-time order.
+async fn warm_up(store: &dyn Store, features: &dyn FeatureStore, from: fds_core::Timestamp) -> Result<u64, StoreError> {
+    let mut cursor = (from, String::new());
+    let mut replayed = 0u64;
+    loop {
+        let page = store.events_after((cursor.0, &cursor.1), WARM_UP_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        cursor = (last.occurred_at, last.event_id.clone());
+        for event in &page {
+            features.observe(event);
+        }
+        replayed += page.len() as u64;
+    }
+    Ok(replayed)
+}
+
+/// Counters for what flowed through the pipeline.
+#[derive(Debug)]
+pub struct Metrics {
+    decisions: [Counter; 3],
+    pub invalid: Counter,
+    pub duplicates: Counter,
+    pub rule_hits: LabelledCounter,
+    pub rule_errors: LabelledCounter,
+    pub latency: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self {
+            decisions: Default::default(),
+            invalid: Counter::default(),
+            duplicates: Counter::default(),
+            rule_hits: LabelledCounter::default(),
+            rule_errors: LabelledCounter::default(),
+            latency: Histogram::new(LATENCY_BOUNDS),
+        }
+    }
+}
+
+impl Metrics {
+    pub fn decisions(&self, action: Action) -> u64 {
+        self.decisions[action as usize].get()
+    }
+}
+
+pub struct Pipeline {
+    scorer: RwLock<Arc<Scorer>>,
+    features: Arc<dyn FeatureStore>,
+    store: Arc<dyn Store>,
+    writer: BatchWriter,
+    recent: Recent,
+    blocks: BlockIndex,
+    clock: Arc<dyn Clock>,
+    metrics: Metrics,
+}
+
+impl Pipeline {
+    /// Starts the pipeline: spawns the store writer and loads the active blocks.
+    pub async fn start(
+        scorer: Scorer,
+        features: Arc<dyn FeatureStore>,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: PipelineConfig,
+    ) -> Result<Pipeline, StoreError> {
+        let blocks = BlockIndex::default();
+        for block in store.active_blocks(clock.now()).await? {
+            blocks.insert(block);
+        }
+        if config.warm_up {
+            let from = clock.now() - scorer.features().longest_window();
+            let replayed = warm_up(store.as_ref(), features.as_ref(), from).await?;
+            tracing::info!(replayed, "velocity state rebuilt from stored events");
+        }
+        let writer = BatchWriter::spawn(store.clone(), config.writer.clone());
+        Ok(Pipeline {
+            scorer: RwLock::new(Arc::new(scorer)),
+            features,
+            store,
+            writer,
+            recent: Recent::new(config.recent_capacity),
+            blocks,
+            clock,
+            metrics: Metrics::default(),
+        })
+    }
+
+    /// Validates and scores one event given as JSON bytes.
+    pub async fn submit_json(&self, bytes: &[u8]) -> Result<Submitted, SubmitError> {
+        let started = Instant::now();
+        let event = Event::parse(bytes, self.clock.now()).inspect_err(|_| self.metrics.invalid.inc())?;
+        self.submit_event(event, started).await
+    }
+
+    /// Scores one validated event. `started` is when the event was received, for the
+    /// decision's `latency_us`.
+    pub async fn submit_event(&self, event: Event, started: Instant) -> Result<Submitted, SubmitError> {
+        if let Some(found) = self.recent.get(&event.event_id) {
+            self.metrics.duplicates.inc();
+            return Ok(Submitted::Duplicate(found));
+        }
+        if let Some(stored) = self.store.decision_for_event(&event.event_id).await? {
+            let stored = Arc::new(stored);
+            self.recent.shard(&event.event_id).lock().insert(stored.clone());
+            self.metrics.duplicates.inc();
+            return Ok(Submitted::Duplicate(stored));
+        }
+
+        let scorer = self.scorer.read().clone();
+        let now = self.clock.now();
+        let decision = {
+            // Holding the shard lock makes "check, apply features, remember" atomic
+            // for this event id: two concurrent deliveries apply the features once.
+            let mut shard = self.recent.shard(&event.event_id).lock();
+            if let Some(found) = shard.get(&event.event_id) {
+                drop(shard);
+                self.metrics.duplicates.inc();
+                return Ok(Submitted::Duplicate(found));
+            }
+            let values = self.features.observe(&event);
+            let scored = scorer.score(&event, &values, now);
+            let rules = scorer.rules().rules();
+            for &hit in &scored.rule_hits {
+                self.metrics.rule_hits.inc(&rules[hit].id);
+            }
+            for error in &scored.rule_errors {
+                self.metrics.rule_errors.inc(&error.rule_id);
+                tracing::warn!(rule_id = %error.rule_id, error = %error.message, event_id = %event.event_id, "rule failed and was skipped");
+            }
+            let mut decision = scored.decision;
+            let elapsed = started.elapsed();
+            decision.latency_us = elapsed.as_micros().min(u128::from(u64::MAX)) as u64;
+            self.metrics.latency.observe(elapsed.as_secs_f64());
+            self.metrics.decisions[decision.action as usize].inc();
+            let decision = Arc::new(decision);
+            shard.insert(decision.clone());
+            decision
+        };
+        if let Some(block) = &decision.block {
+            self.blocks.insert(block.clone());
+        }
+        self.writer
+            .send(Record { event, decision: (*decision).clone(), received_at: now })
+            .await?;
+        Ok(Submitted::New(decision))
+    }
+
+    /// The block that makes payment systems refuse `subscriber` now, if any.
+    pub fn active_block(&self, subscriber: &str) -> Option<Block> {
+        self.blocks.active(subscriber, self.clock.now())
+    }
+
+    /// Records a confirmed outcome.
+    pub async fn label(&self, label: &Label) -> Result<(), StoreError> {
+        self.store.save_label(label).await
+    }
+
+    /// A stored decision by event id (recent ones from memory).
+    pub async fn decision_for_event(&self, event_id: &str) -> Result<Option<Arc<Decision>>, StoreError> {
+        if let Some(found) = self.recent.get(event_id) {
+            return Ok(Some(found));
+        }
+        Ok(self.store.decision_for_event(event_id).await?.map(Arc::new))
+    }
+
+    /// Replaces the live scorer (new rule pack, thresholds or models) for the next events.
+    pub fn swap_scorer(&self, scorer: Scorer) {
+        *self.scorer.write() = Arc::new(scorer);
+    }
+
+    pub fn scorer(&self) -> Arc<Scorer> {
+        self.scorer.read().clone()
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub fn writer_stats(&self) -> WriterStats {
+        self.writer.stats()
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Whether the store answers: the readiness signal.
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        self.store.ping().await
+    }
+
+    /// Returns once every decision made so far is durably stored.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.writer.flush().await
+    }
+
+    /// Appends the pipeline's metrics in the Prometheus text format.
+    pub fn render_metrics(&self, out: &mut String) {
+        let m = &self.metrics;
+        header(out, "fds_decisions_total", "counter", "Decisions made, by action.");
+        for action in [Action::Allow, Action::Review, Action::Block] {
+            let _ = writeln!(out, "fds_decisions_total{{action=\"{}\"}} {}", action.as_str(), m.decisions(action));
+        }
+        header(out, "fds_events_invalid_total", "counter", "Events refused by validation.");
+        let _ = writeln!(out, "fds_events_invalid_total {}", m.invalid.get());
+        header(out, "fds_events_duplicate_total", "counter", "Redelivered events answered with the stored decision.");
+        let _ = writeln!(out, "fds_events_duplicate_total {}", m.duplicates.get());
+        header(out, "fds_rule_hits_total", "counter", "Rule hits, by rule id.");
+        for (rule, n) in m.rule_hits.snapshot() {
+            let _ = writeln!(out, "fds_rule_hits_total{{rule=\"{}\"}} {n}", label_value(&rule));
+        }
+        header(out, "fds_rule_errors_total", "counter", "Rules that failed or hit a sandbox limit and were skipped, by rule id.");
+        for (rule, n) in m.rule_errors.snapshot() {
+            let _ = writeln!(out, "fds_rule_errors_total{{rule=\"{}\"}} {n}", label_value(&rule));
+        }
+        header(out, "fds_decision_latency_seconds", "histogram", "Time from receipt to decision.");
+        m.latency.render(out, "fds_decision_latency_seconds", "");
+        let (payments, all) = self.blocks.count_active(self.clock.now());
+        header(out, "fds_active_blocks", "gauge", "Subscribers under an active block, by scope.");
+        let _ = writeln!(out, "fds_active_blocks{{scope=\"payments\"}} {payments}");
+        let _ = writeln!(out, "fds_active_blocks{{scope=\"all\"}} {all}");
+        let stats = self.features.stats();
+        header(out, "fds_feature_windows", "gauge", "Entity windows tracked by the velocity store.");
+        let _ = writeln!(out, "fds_feature_windows {}", stats.windows);
+        header(out, "fds_feature_bytes", "gauge", "Estimated heap bytes of the velocity store.");
+        let _ = writeln!(out, "fds_feature_bytes {}", stats.heap_bytes);
+        header(out, "fds_recent_decisions", "gauge", "Decisions held in memory for redeliveries.");
+        let _ = writeln!(out, "fds_recent_decisions {}", self.recent.len());
+        let w = self.writer.stats();
+        header(out, "fds_store_saved_total", "counter", "Records durably saved by the batched writer.");
+        let _ = writeln!(out, "fds_store_saved_total {}", w.saved);
+        header(out, "fds_store_duplicates_total", "counter", "Records the store already had.");
+        let _ = writeln!(out, "fds_store_duplicates_total {}", w.duplicates);
+        header(out, "fds_store_failures_total", "counter", "Failed store batches (retried).");
+        let _ = writeln!(out, "fds_store_failures_total {}", w.failures);
+        header(out, "fds_store_queued", "gauge", "Records waiting for the writer.");
+        let _ = writeln!(out, "fds_store_queued {}", w.queued);
+    }
+}

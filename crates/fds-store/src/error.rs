@@ -1,0 +1,34 @@
+//! The one error type of the store, with variants only where callers branch.
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL names a backend this build cannot open (e.g. Postgres, for now).
+    #[error("{0} is not supported in this build yet")]
+    Unsupported(&'static str),
+    /// The URL is not one the store understands. Never carries the URL itself,
+    /// which may hold a password.
+    #[error("invalid store url: {0}")]
+    InvalidUrl(String),
+    /// The database refused or failed (I/O, locks, constraints, connection).
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrating the schema at open failed.
+    #[error("migrating the database schema failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A value to store could not be encoded (e.g. a record that does not serialise).
+    #[error("cannot encode {what}: {reason}")]
+    Encode { what: &'static str, reason: String },
+    /// A stored row could not be read back into its type.
+    #[error("corrupt row in {table}: {reason}")]
+    Corrupt { table: &'static str, reason: String },
+    /// The batch writer has stopped and accepts nothing more.
+    #[error("the batch writer has stopped")]
+    Closed,
+}
+
+impl StoreError {
+    pub(crate) fn corrupt(table: &'static str, reason: impl Into<String>) -> Self {
+        StoreError::Corrupt { table, reason: reason.into() }
+    }
+}

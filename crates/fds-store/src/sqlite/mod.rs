@@ -1,0 +1,258 @@
+//! The embedded SQLite backend: one database file (or memory), WAL journal, schema
+//! migrated at open. The default store, so `fds demo` runs on a bare machine.
+
+mod codec;
+mod save;
+
+use crate::store::{ActionCounts, Counts, Record, SaveSummary, Store};
+use crate::StoreError;
+use fds_core::{Action, Block, Decision, Label, Timestamp};
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The schema, embedded at compile time.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// How long a connection waits for another writer's lock before the statement fails.
+/// A batch commit takes milliseconds; seconds of waiting means something is stuck,
+/// and the batch writer retries anyway.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connections to a database file. SQLite has one writer at a time but, in WAL mode,
+/// readers run beside it: a few connections let API reads proceed during a batch
+/// write without oversubscribing a 2-core machine.
+const FILE_CONNECTIONS: u32 = 4;
+
+/// A store in one SQLite database.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+/// What a `sqlite:` URL names.
+#[derive(Debug, PartialEq, Eq)]
+enum Target {
+    /// A private in-memory database, gone when the store is dropped.
+    Memory,
+    /// A database file (relative paths are relative to the working directory).
+    File,
+}
+
+impl Target {
+    fn of(url: &str) -> Result<Target, StoreError> {
+        let Some(rest) = url.strip_prefix("sqlite:") else {
+            return Err(StoreError::InvalidUrl("a sqlite url starts with `sqlite:`".into()));
+        };
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let (database, params) = rest.split_once('?').unwrap_or((rest, ""));
+        if database == ":memory:" || params.split('&').any(|p| p == "mode=memory") {
+            Ok(Target::Memory)
+        } else if database.is_empty() {
+            Err(StoreError::InvalidUrl(
+                "a sqlite url names a file (`sqlite://path/to/fds.db`) or `sqlite::memory:`".into(),
+            ))
+        } else {
+            Ok(Target::File)
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) the database at `url` and migrates its schema.
+    ///
+    /// `url` is `sqlite://path/to/file.db` (parent directories and the file are
+    /// created; `sqlite:///abs/path.db` for an absolute path) or `sqlite::memory:`.
+    /// Files use WAL with `synchronous=NORMAL`: a commit survives a process crash,
+    /// and at worst the last commits before a power loss are lost, never corrupted.
+    pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
+        let target = Target::of(url)?;
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::InvalidUrl(e.to_string()))?
+            .busy_timeout(BUSY_TIMEOUT)
+            .synchronous(SqliteSynchronous::Normal);
+        let pool = match target {
+            Target::Memory => {
+                // Each connection to `:memory:` would see its own database: keep
+                // exactly one, for the life of the store.
+                SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect_with(options)
+                    .await?
+            }
+            Target::File => {
+                if let Some(dir) = options.get_filename().parent() {
+                    if !dir.as_os_str().is_empty() {
+                        tokio::fs::create_dir_all(dir).await.map_err(sqlx::Error::Io)?;
+                    }
+                }
+                let options = options.create_if_missing(true).journal_mode(SqliteJournalMode::Wal);
+                SqlitePoolOptions::new().max_connections(FILE_CONNECTIONS).connect_with(options).await?
+            }
+        };
+        MIGRATOR.run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// Closes every connection, waiting for those in use to be returned. Later
+    /// calls on this store fail.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn save(&self, batch: &[Record]) -> Result<SaveSummary, StoreError> {
+        save::save(&self.pool, batch).await
+    }
+
+    async fn decision_for_event(&self, event_id: &str) -> Result<Option<Decision>, StoreError> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT decision FROM decisions WHERE event_id = ?")
+            .bind(event_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|(json,)| codec::decision(&json)).transpose()
+    }
+
+    async fn decisions_for_subscriber(
+        &self,
+        subscriber: &str,
+        limit: u32,
+    ) -> Result<Vec<Decision>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT decision FROM decisions WHERE subscriber = ? \
+             ORDER BY occurred_at DESC, decision_id DESC LIMIT ?",
+        )
+        .bind(subscriber)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|(json,)| codec::decision(json)).collect()
+    }
+
+    async fn events_after(
+        &self,
+        after: (Timestamp, &str),
+        limit: u32,
+    ) -> Result<Vec<fds_core::Event>, StoreError> {
+        let (at, event_id) = after;
+        let at = crate::time::to_micros(at);
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT payload FROM events WHERE occurred_at > ? OR (occurred_at = ? AND event_id > ?) \
+             ORDER BY occurred_at, event_id LIMIT ?",
+        )
+        .bind(at)
+        .bind(at)
+        .bind(event_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|(json,)| codec::event(json)).collect()
+    }
+
+    async fn active_blocks(&self, at: Timestamp) -> Result<Vec<Block>, StoreError> {
+        let at = crate::time::to_micros(at);
+        let rows: Vec<codec::BlockRow> = sqlx::query_as(
+            "SELECT block_id, subscriber, scope, since, until, decision_id, reason FROM blocks \
+             WHERE released_at IS NULL AND since <= ? AND until > ? ORDER BY since, block_id",
+        )
+        .bind(at)
+        .bind(at)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(codec::block).collect()
+    }
+
+    async fn active_blocks_for_subscriber(
+        &self,
+        subscriber: &str,
+        at: Timestamp,
+    ) -> Result<Vec<Block>, StoreError> {
+        let at = crate::time::to_micros(at);
+        let rows: Vec<codec::BlockRow> = sqlx::query_as(
+            "SELECT block_id, subscriber, scope, since, until, decision_id, reason FROM blocks \
+             WHERE subscriber = ? AND until > ? AND released_at IS NULL AND since <= ? \
+             ORDER BY since, block_id",
+        )
+        .bind(subscriber)
+        .bind(at)
+        .bind(at)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(codec::block).collect()
+    }
+
+    async fn save_label(&self, label: &Label) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO labels \
+             (label_id, event_id, subscriber, outcome, note, labelled_by, labelled_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (label_id) DO NOTHING",
+        )
+        .bind(&label.label_id)
+        .bind(label.event_id.as_deref())
+        .bind(label.subscriber.as_ref().map(|s| s.expose()))
+        .bind(label.outcome.as_str())
+        .bind(label.note.as_deref())
+        .bind(&label.labelled_by)
+        .bind(crate::time::to_micros(label.labelled_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn labels(&self, limit: u32) -> Result<Vec<Label>, StoreError> {
+        let rows: Vec<codec::LabelRow> = sqlx::query_as(
+            "SELECT label_id, event_id, subscriber, outcome, note, labelled_by, labelled_at \
+             FROM labels ORDER BY labelled_at DESC, label_id DESC LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(codec::label).collect()
+    }
+
+    async fn counts(&self) -> Result<Counts, StoreError> {
+        // One read transaction, so the totals and the per-action split agree.
+        let mut tx = self.pool.begin().await?;
+        let (events, decisions, blocks, labels): (i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM events), (SELECT COUNT(*) FROM decisions), \
+                    (SELECT COUNT(*) FROM blocks), (SELECT COUNT(*) FROM labels)",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let per_action: Vec<(String, i64)> =
+            sqlx::query_as("SELECT action, COUNT(*) FROM decisions GROUP BY action")
+                .fetch_all(&mut *tx)
+                .await?;
+        tx.commit().await?;
+
+        let mut decisions_by_action = ActionCounts::default();
+        for (action, n) in per_action {
+            let action =
+                Action::parse(&action).ok_or_else(|| StoreError::corrupt("decisions", "unknown action"))?;
+            decisions_by_action.add(action, codec::count(n, "decisions")?);
+        }
+        Ok(Counts {
+            events: codec::count(events, "events")?,
+            decisions: codec::count(decisions, "decisions")?,
+            blocks: codec::count(blocks, "blocks")?,
+            labels: codec::count(labels, "labels")?,
+            decisions_by_action,
+        })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

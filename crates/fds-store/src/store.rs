@@ -1,0 +1,123 @@
+//! The store trait every backend implements, and the values it trades in.
+
+use crate::StoreError;
+use fds_core::{Action, Block, Decision, Event, Label, Timestamp};
+
+/// One scored event as the store keeps it: the event, its decision (with the block
+/// the decision created, if any) and when the event arrived.
+///
+/// `decision` must be the decision for `event` (`decision.event_id == event.event_id`):
+/// the store files the decision under the event it is given.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    pub event: Event,
+    pub decision: Decision,
+    pub received_at: Timestamp,
+}
+
+/// What one [`Store::save`] did.
+#[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SaveSummary {
+    /// Records stored by this call.
+    pub inserted: u64,
+    /// Records left alone because their event id was already stored (earlier, or
+    /// earlier in the same batch).
+    pub duplicates: u64,
+}
+
+/// How many decisions of each action are stored.
+#[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActionCounts {
+    pub allow: u64,
+    pub review: u64,
+    pub block: u64,
+}
+
+impl ActionCounts {
+    /// The count for `action`.
+    pub fn get(&self, action: Action) -> u64 {
+        match action {
+            Action::Allow => self.allow,
+            Action::Review => self.review,
+            Action::Block => self.block,
+        }
+    }
+
+    pub(crate) fn add(&mut self, action: Action, n: u64) {
+        match action {
+            Action::Allow => self.allow += n,
+            Action::Review => self.review += n,
+            Action::Block => self.block += n,
+        }
+    }
+}
+
+/// Row counts of the data mart, for dashboards and health pages.
+#[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub events: u64,
+    pub decisions: u64,
+    pub blocks: u64,
+    pub labels: u64,
+    pub decisions_by_action: ActionCounts,
+}
+
+/// Persistence of events, decisions, blocks and labels.
+///
+/// Implementations hold SQL and nothing else: what to decide, block or label is
+/// decided by the callers. Timestamps are kept to the microsecond.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Saves a batch in one transaction: the events (data mart), their decisions and
+    /// the blocks those decisions created. All or nothing.
+    ///
+    /// Idempotent by event id: a record whose event id is already stored (or appears
+    /// earlier in the same batch) changes nothing and counts as a duplicate, so a
+    /// redelivered or replayed event is harmless.
+    async fn save(&self, batch: &[Record]) -> Result<SaveSummary, StoreError>;
+
+    /// The decision stored for `event_id`, if any.
+    async fn decision_for_event(&self, event_id: &str) -> Result<Option<Decision>, StoreError>;
+
+    /// Up to `limit` decisions about `subscriber`, newest event first (by the
+    /// event's `occurred_at`, so batch imports decided late still sort by when
+    /// things happened).
+    async fn decisions_for_subscriber(
+        &self,
+        subscriber: &str,
+        limit: u32,
+    ) -> Result<Vec<Decision>, StoreError>;
+
+    /// Up to `limit` stored events in event-time order (`occurred_at`, then
+    /// `event_id`) that come strictly after `after`; `after = (from, "")` starts at
+    /// `from`. Pass the last event's `(occurred_at, event_id)` to get the next page.
+    /// Used to replay history: velocity warm-up after a restart, backtests.
+    async fn events_after(
+        &self,
+        after: (Timestamp, &str),
+        limit: u32,
+    ) -> Result<Vec<fds_core::Event>, StoreError>;
+
+    /// Every block in force at `at`: not released, and `since <= at < until`.
+    /// Ordered by `since`, then block id.
+    async fn active_blocks(&self, at: Timestamp) -> Result<Vec<Block>, StoreError>;
+
+    /// The blocks on `subscriber` in force at `at`, as [`Store::active_blocks`].
+    async fn active_blocks_for_subscriber(
+        &self,
+        subscriber: &str,
+        at: Timestamp,
+    ) -> Result<Vec<Block>, StoreError>;
+
+    /// Saves a label. Idempotent by label id: saving a label id again changes nothing.
+    async fn save_label(&self, label: &Label) -> Result<(), StoreError>;
+
+    /// Up to `limit` labels, most recently labelled first.
+    async fn labels(&self, limit: u32) -> Result<Vec<Label>, StoreError>;
+
+    /// Row counts: events, decisions, blocks, labels, and decisions per action.
+    async fn counts(&self) -> Result<Counts, StoreError>;
+
+    /// Checks the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,250 @@
+//! The batch writer: records from many producers, saved in batches by one task.
+//!
+//! Producers `send` into a bounded channel (its capacity is the back-pressure: a
+//! full channel makes senders wait). One task collects up to `max_batch` records,
+//! or whatever arrived within `max_delay` of the first, and saves them with one
+//! [`Store::save`]. A failed save is logged and retried with backoff, for as long
+//! as it takes: a record, once accepted, is never dropped.
+
+use crate::store::{Record, Store};
+use crate::StoreError;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// The wait before the first retry of a failed save; it doubles per failure.
+const FIRST_RETRY: Duration = Duration::from_millis(50);
+/// The longest wait between retries: long enough not to hammer a database that is
+/// down, short enough to resume soon after it is back.
+const MAX_RETRY: Duration = Duration::from_secs(5);
+
+/// How the batch writer batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterConfig {
+    /// Records accepted but not yet taken into a batch; senders wait beyond it.
+    /// At least 1.
+    pub capacity: usize,
+    /// The most records saved in one transaction. At least 1.
+    pub max_batch: usize,
+    /// How long a batch waits for more records after its first one arrived.
+    pub max_delay: Duration,
+}
+
+impl Default for WriterConfig {
+    /// 10,000 queued records (about half a second at the target rate), batches of
+    /// 500, and 20 ms at most before a partial batch is saved.
+    fn default() -> Self {
+        WriterConfig { capacity: 10_000, max_batch: 500, max_delay: Duration::from_millis(20) }
+    }
+}
+
+/// What the batch writer has done so far.
+#[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Records stored.
+    pub saved: u64,
+    /// Records skipped because their event was already stored.
+    pub duplicates: u64,
+    /// Successful saves.
+    pub batches: u64,
+    /// Failed save attempts (each was retried).
+    pub failures: u64,
+    /// Records accepted and not yet saved.
+    pub queued: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    accepted: AtomicU64,
+    saved: AtomicU64,
+    duplicates: AtomicU64,
+    batches: AtomicU64,
+    failures: AtomicU64,
+}
+
+#[expect(
+    clippy::large_enum_variant,
+    reason = "nearly every message is a record: boxing would add an allocation per record to save \
+              space only on the rare flush and shutdown messages"
+)]
+enum Message {
+    Record(Record),
+    /// Answered once every record sent before it is saved.
+    Flush(oneshot::Sender<()>),
+    /// Stop accepting; answered once everything accepted is saved.
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A handle on the writer task. Clones share the same task; [`BatchWriter::shutdown`]
+/// on any clone stops it for all of them.
+#[derive(Clone)]
+pub struct BatchWriter {
+    tx: mpsc::Sender<Message>,
+    counters: Arc<Counters>,
+}
+
+impl fmt::Debug for BatchWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BatchWriter").field("stats", &self.stats()).finish()
+    }
+}
+
+impl BatchWriter {
+    /// Spawns the writer task on the current Tokio runtime.
+    pub fn spawn(store: Arc<dyn Store>, config: WriterConfig) -> BatchWriter {
+        let (tx, rx) = mpsc::channel(config.capacity.max(1));
+        let counters = Arc::new(Counters::default());
+        let worker = Worker {
+            store,
+            rx,
+            counters: Arc::clone(&counters),
+            max_batch: config.max_batch.max(1),
+            max_delay: config.max_delay,
+        };
+        tokio::spawn(worker.run());
+        BatchWriter { tx, counters }
+    }
+
+    /// Queues `record` for saving, waiting while the queue is full. Fails with
+    /// [`StoreError::Closed`] once the writer has shut down.
+    pub async fn send(&self, record: Record) -> Result<(), StoreError> {
+        self.tx.send(Message::Record(record)).await.map_err(|_| StoreError::Closed)?;
+        self.counters.accepted.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Returns once every record sent before this call is durably saved (or was a
+    /// duplicate). While the database fails this waits, as the writer retries.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        let (done, saved) = oneshot::channel();
+        self.tx.send(Message::Flush(done)).await.map_err(|_| StoreError::Closed)?;
+        saved.await.map_err(|_| StoreError::Closed)
+    }
+
+    /// Stops accepting records, saves everything already accepted, stops the task
+    /// and returns the final stats.
+    pub async fn shutdown(self) -> Result<WriterStats, StoreError> {
+        let (done, drained) = oneshot::channel();
+        self.tx.send(Message::Shutdown(done)).await.map_err(|_| StoreError::Closed)?;
+        drained.await.map_err(|_| StoreError::Closed)?;
+        Ok(self.stats())
+    }
+
+    pub fn stats(&self) -> WriterStats {
+        let c = &self.counters;
+        let saved = c.saved.load(Ordering::Relaxed);
+        let duplicates = c.duplicates.load(Ordering::Relaxed);
+        let accepted = c.accepted.load(Ordering::Relaxed);
+        WriterStats {
+            saved,
+            duplicates,
+            batches: c.batches.load(Ordering::Relaxed),
+            failures: c.failures.load(Ordering::Relaxed),
+            // `accepted` is counted just after the channel takes a record, so the
+            // writer may have settled it a moment before: never report below zero.
+            queued: accepted.saturating_sub(saved + duplicates),
+        }
+    }
+}
+
+/// The writer task.
+struct Worker {
+    store: Arc<dyn Store>,
+    rx: mpsc::Receiver<Message>,
+    counters: Arc<Counters>,
+    max_batch: usize,
+    max_delay: Duration,
+}
+
+impl Worker {
+    async fn run(mut self) {
+        let mut batch: Vec<Record> = Vec::with_capacity(self.max_batch);
+        let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
+        let mut shutdowns: Vec<oneshot::Sender<()>> = Vec::new();
+
+        // After a shutdown the channel is closed: `recv` still yields what was
+        // accepted before, then `None`, which ends the loop.
+        while let Some(first) = self.rx.recv().await {
+            self.take(first, &mut batch, &mut flushes, &mut shutdowns);
+            let deadline = tokio::time::Instant::now() + self.max_delay;
+            // A flush cuts the batch short: its caller is waiting.
+            while flushes.is_empty() && batch.len() < self.max_batch {
+                match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                    Ok(Some(message)) => {
+                        self.take(message, &mut batch, &mut flushes, &mut shutdowns);
+                    }
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            self.save(&mut batch).await;
+            for done in flushes.drain(..) {
+                // The caller may have stopped waiting; nothing to tell then.
+                let _ = done.send(());
+            }
+        }
+        for done in shutdowns {
+            let _ = done.send(());
+        }
+        let c = &self.counters;
+        tracing::debug!(
+            saved = c.saved.load(Ordering::Relaxed),
+            duplicates = c.duplicates.load(Ordering::Relaxed),
+            failures = c.failures.load(Ordering::Relaxed),
+            "batch writer stopped"
+        );
+    }
+
+    fn take(
+        &mut self,
+        message: Message,
+        batch: &mut Vec<Record>,
+        flushes: &mut Vec<oneshot::Sender<()>>,
+        shutdowns: &mut Vec<oneshot::Sender<()>>,
+    ) {
+        match message {
+            Message::Record(record) => batch.push(record),
+            Message::Flush(done) => flushes.push(done),
+            Message::Shutdown(done) => {
+                self.rx.close();
+                shutdowns.push(done);
+            }
+        }
+    }
+
+    /// Saves `batch`, retrying until it succeeds, then empties it.
+    async fn save(&self, batch: &mut Vec<Record>) {
+        if batch.is_empty() {
+            return;
+        }
+        let c = &self.counters;
+        let mut wait = FIRST_RETRY;
+        loop {
+            match self.store.save(batch).await {
+                Ok(summary) => {
+                    c.saved.fetch_add(summary.inserted, Ordering::Relaxed);
+                    c.duplicates.fetch_add(summary.duplicates, Ordering::Relaxed);
+                    c.batches.fetch_add(1, Ordering::Relaxed);
+                    batch.clear();
+                    return;
+                }
+                Err(error) => {
+                    let failures = c.failures.fetch_add(1, Ordering::Relaxed) + 1;
+                    tracing::error!(
+                        error = %error,
+                        records = batch.len(),
+                        failures,
+                        retry_in_ms = wait.as_millis() as u64,
+                        "saving a batch failed; keeping it and retrying"
+                    );
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(MAX_RETRY);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,209 @@
+use super::*;
+use crate::fixtures::{file_store, record};
+use crate::SqliteStore;
+use fds_core::Action;
+use sqlx::{Connection, SqliteConnection};
+use std::future::Future;
+use std::task::Poll;
+
+/// A batch that never fills up and never times out within a test: only `flush` and
+/// `shutdown` make it save.
+fn held_config(capacity: usize) -> WriterConfig {
+    WriterConfig { capacity, max_batch: 100_000, max_delay: Duration::from_secs(3600) }
+}
+
+async fn writer_on_file(
+    dir: &tempfile::TempDir,
+    config: WriterConfig,
+) -> (BatchWriter, Arc<SqliteStore>, String) {
+    let (store, url) = file_store(dir).await;
+    let store = Arc::new(store);
+    let writer = BatchWriter::spawn(Arc::clone(&store) as Arc<dyn Store>, config);
+    (writer, store, url)
+}
+
+/// Whether `future` is still waiting after one poll.
+async fn still_waiting<F: Future>(future: std::pin::Pin<&mut F>) -> bool {
+    let mut future = future;
+    std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx).is_pending())).await
+}
+
+/// Polls `done` until it holds; fails the test instead of hanging if it never does.
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(tokio::time::Instant::now() < give_up, "gave up waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_from_many_concurrent_senders_are_all_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = WriterConfig { capacity: 64, max_batch: 100, max_delay: Duration::from_millis(20) };
+    let (writer, store, _) = writer_on_file(&dir, config).await;
+
+    let senders: Vec<_> = (0..8)
+        .map(|s| {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                let subscriber = format!("0101234000{s}");
+                for i in 0..200 {
+                    let r = record(&format!("e-{s}-{i}"), &subscriber, i, Action::Allow);
+                    writer.send(r).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    writer.flush().await.unwrap();
+
+    let stats = writer.stats();
+    assert_eq!((stats.saved, stats.duplicates, stats.failures, stats.queued), (1600, 0, 0, 0));
+    assert!(stats.batches >= 16, "at most 100 records per batch, got {} batches", stats.batches);
+    assert_eq!(store.counts().await.unwrap().events, 1600);
+    for s in 0..8 {
+        let subscriber = format!("0101234000{s}");
+        assert_eq!(store.decisions_for_subscriber(&subscriber, 1000).await.unwrap().len(), 200);
+    }
+}
+
+#[tokio::test]
+async fn flush_saves_a_partial_batch_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (writer, store, _) = writer_on_file(&dir, held_config(100)).await;
+    for i in 0..10 {
+        writer.send(record(&format!("e-{i}"), "01012345678", i, Action::Review)).await.unwrap();
+    }
+
+    writer.flush().await.unwrap();
+
+    assert_eq!(store.counts().await.unwrap().decisions, 10);
+    assert_eq!(writer.stats(), WriterStats { saved: 10, batches: 1, ..WriterStats::default() });
+}
+
+#[tokio::test]
+async fn a_record_sent_twice_is_saved_once_and_counted_as_a_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (writer, store, _) = writer_on_file(&dir, held_config(100)).await;
+    let r = record("e-1", "01012345678", 0, Action::Block);
+
+    writer.send(r.clone()).await.unwrap();
+    writer.flush().await.unwrap();
+    writer.send(r.clone()).await.unwrap();
+    writer.send(r).await.unwrap();
+    writer.flush().await.unwrap();
+
+    let stats = writer.stats();
+    assert_eq!((stats.saved, stats.duplicates, stats.queued), (1, 2, 0));
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.events, counts.blocks), (1, 1));
+}
+
+#[tokio::test]
+async fn shutdown_saves_everything_accepted_and_then_refuses_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let (writer, store, _) = writer_on_file(&dir, held_config(100)).await;
+    let other_handle = writer.clone();
+    for i in 0..50 {
+        writer.send(record(&format!("e-{i}"), "01012345678", i, Action::Allow)).await.unwrap();
+    }
+
+    let stats = writer.shutdown().await.unwrap();
+
+    assert_eq!((stats.saved, stats.queued, stats.failures), (50, 0, 0));
+    assert_eq!(store.counts().await.unwrap().events, 50);
+    let late = other_handle.send(record("e-late", "01012345678", 0, Action::Allow)).await;
+    assert!(matches!(late, Err(StoreError::Closed)), "{late:?}");
+    assert!(matches!(other_handle.flush().await, Err(StoreError::Closed)));
+}
+
+#[tokio::test]
+async fn dropping_every_handle_still_saves_what_was_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, url) = file_store(&dir).await;
+    let writer = BatchWriter::spawn(Arc::new(store), held_config(100));
+    writer.send(record("e-1", "01012345678", 0, Action::Allow)).await.unwrap();
+    let observer = Arc::clone(&writer.counters);
+
+    drop(writer);
+
+    wait_until("the writer saved its last record", || observer.saved.load(Ordering::Relaxed) == 1).await;
+    let reopened = SqliteStore::open(&url).await.unwrap();
+    assert!(reopened.decision_for_event("e-1").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_full_queue_makes_senders_wait_until_the_store_catches_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = WriterConfig { capacity: 1, max_batch: 1, max_delay: Duration::from_secs(3600) };
+    let (writer, store, url) = writer_on_file(&dir, config).await;
+    // Another connection holds the database's write lock: the writer's first save
+    // cannot finish, so it stops taking records off the queue.
+    let mut lock = SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut lock).await.unwrap();
+
+    // The writer takes the first record into its (stuck) batch, the second fills
+    // the queue, the third has to wait.
+    writer.send(record("e-1", "01012345678", 1, Action::Allow)).await.unwrap();
+    writer.send(record("e-2", "01012345678", 2, Action::Allow)).await.unwrap();
+    let mut third = std::pin::pin!(writer.send(record("e-3", "01012345678", 3, Action::Allow)));
+    assert!(still_waiting(third.as_mut()).await, "a send into a full queue must wait");
+    assert_eq!((writer.stats().queued, writer.stats().saved), (2, 0));
+
+    sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
+    third.await.unwrap();
+    writer.flush().await.unwrap();
+
+    assert_eq!(store.counts().await.unwrap().events, 3);
+    assert_eq!((writer.stats().saved, writer.stats().queued), (3, 0));
+}
+
+#[tokio::test]
+async fn a_failed_save_is_retried_until_it_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = WriterConfig { capacity: 10, max_batch: 10, max_delay: Duration::ZERO };
+    let (writer, store, url) = writer_on_file(&dir, config).await;
+    let existing = record("e-1", "01012345678", 0, Action::Block);
+    writer.send(existing.clone()).await.unwrap();
+    writer.flush().await.unwrap();
+    // A new event whose block id clashes with the stored block: every save of it
+    // fails until an operator removes the clash.
+    let mut clashing = record("e-2", "01012345678", 1, Action::Block);
+    let block_id = existing.decision.block.clone().unwrap().block_id;
+    if let Some(block) = clashing.decision.block.as_mut() {
+        block.block_id = block_id.clone();
+    }
+
+    writer.send(clashing.clone()).await.unwrap();
+    wait_until("a save has failed", || writer.stats().failures >= 1).await;
+    assert_eq!(store.decision_for_event("e-2").await.unwrap(), None);
+    assert_eq!(writer.stats().queued, 1, "the failed record is kept");
+
+    let mut operator = SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("DELETE FROM blocks WHERE block_id = ?")
+        .bind(&block_id)
+        .execute(&mut operator)
+        .await
+        .unwrap();
+    writer.flush().await.unwrap();
+
+    assert_eq!(store.decision_for_event("e-2").await.unwrap(), Some(clashing.decision));
+    let stats = writer.stats();
+    assert_eq!((stats.saved, stats.queued), (2, 0));
+    assert!(stats.failures >= 1);
+}
+
+#[tokio::test]
+async fn a_zero_capacity_or_batch_size_is_raised_to_one() {
+    let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+    let config = WriterConfig { capacity: 0, max_batch: 0, max_delay: Duration::ZERO };
+    let writer = BatchWriter::spawn(Arc::new(store), config);
+
+    writer.send(record("e-1", "01012345678", 0, Action::Allow)).await.unwrap();
+    let stats = writer.shutdown().await.unwrap();
+
+    assert_eq!((stats.saved, stats.batches), (1, 1));
+}

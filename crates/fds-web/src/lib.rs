@@ -1,0 +1,113 @@
+//! The synchronous HTTP API payment systems call before they charge.
+//!
+//! This crate owns routing, API-key authentication, `application/problem+json`
+//! errors, the request deadline policy, HTTP metrics and the OpenAPI document. It
+//! turns requests into pipeline calls and back; it must never hold SQL or scoring
+//! logic (those are `fds-store` and `fds-scoring`, reached through `fds-pipeline`).
+//! The analyst console joins it later, rendered from the templates in `web/`.
+
+mod auth;
+mod handlers;
+mod http_metrics;
+mod openapi;
+mod problem;
+
+pub use auth::ApiKeys;
+pub use problem::ApiError;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::middleware;
+use axum::routing::{get, post};
+use axum::Router;
+use fds_pipeline::Pipeline;
+use http_metrics::HttpMetrics;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+/// What `POST /v1/score` answers when no decision is ready within the deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Degraded {
+    /// Fail open: answer `allow` with `"degraded": true` (payments keep flowing).
+    Allow,
+    /// Fail closed: answer 503 so the caller applies its own policy.
+    Error,
+}
+
+/// The API's settings, already validated by the caller.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    pub listen: SocketAddr,
+    pub keys: ApiKeys,
+    /// How long `POST /v1/score` may take before the degraded policy applies.
+    pub deadline: Duration,
+    pub on_deadline: Degraded,
+}
+
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pipeline: Arc<Pipeline>,
+    http: Arc<HttpMetrics>,
+    deadline: Duration,
+    on_deadline: Degraded,
+}
+
+/// The bound, not yet running, HTTP server.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free port) and builds the routes.
+    pub async fn build(config: ApiConfig, pipeline: Arc<Pipeline>) -> std::io::Result<Application> {
+        let listener = TcpListener::bind(config.listen).await?;
+        Ok(Application { listener, router: router(config, pipeline) })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+    }
+}
+
+/// The API's routes over `pipeline`.
+pub fn router(config: ApiConfig, pipeline: Arc<Pipeline>) -> Router {
+    let http = Arc::new(HttpMetrics::default());
+    let state = AppState { pipeline, http: http.clone(), deadline: config.deadline, on_deadline: config.on_deadline };
+    let api = Router::new()
+        .route("/v1/score", post(handlers::score))
+        .route("/v1/blocks/{subscriber}", get(handlers::block))
+        .route("/v1/labels", post(handlers::label))
+        .route_layer(middleware::from_fn_with_state(config.keys.clone(), auth::require_key));
+    Router::new()
+        .merge(api)
+        .route("/healthz", get(handlers::healthz))
+        .route("/readyz", get(handlers::readyz))
+        .route("/metrics", get(handlers::metrics))
+        .route("/openapi.json", get(handlers::openapi))
+        .fallback(handlers::not_found)
+        .with_state(state)
+        // Bodies past 1 MiB are cut by axum; the event limit (64 KiB) is checked in
+        // the handler so the client gets a problem+json answer.
+        .layer(DefaultBodyLimit::max(1024 * 1024))
+        .layer(middleware::from_fn_with_state(http, http_metrics::track))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let path = request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("unmatched", MatchedPath::as_str);
+            tracing::info_span!("request", method = %request.method(), path)
+        }))
+}

@@ -66,7 +66,8 @@ async fn spawn_app_in(dir: tempfile::TempDir) -> TestApp {
         FeatureSet::from_toml_str(&std::fs::read_to_string(rules.join("features.toml")).expect("read"))
             .expect("features parse"),
     );
-    let pack = Arc::new(RulePack::load_dir(&rules, features.names(), features.utc_offset()).expect("rules load"));
+    let pack =
+        Arc::new(RulePack::load_dir(&rules, features.names(), features.utc_offset()).expect("rules load"));
     let scorer = Scorer::new(pack, features.clone(), ScoringConfig::default());
     let store = fds_store::open(&format!("sqlite://{}", dir.path().join("fds.db").display()))
         .await
@@ -146,7 +147,8 @@ async fn scoring_without_a_valid_key_is_refused_with_a_problem() {
 #[tokio::test]
 async fn a_valid_event_gets_a_decision_with_reasons() {
     let app = spawn_app().await;
-    let (status, _, body) = app.post("/v1/score", &payment("e-1", "01011112222", 400_000, "gift_card"), Some(KEY)).await;
+    let (status, _, body) =
+        app.post("/v1/score", &payment("e-1", "01011112222", 400_000, "gift_card"), Some(KEY)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["event_id"], "e-1");
     assert_eq!(body["action"], "review");
@@ -167,7 +169,12 @@ async fn invalid_events_list_every_problem() {
     let (status, ctype, body) = app.post("/v1/score", &event, Some(KEY)).await;
     assert_eq!(status, 400);
     assert_eq!(ctype.as_deref(), Some("application/problem+json"));
-    let fields: Vec<&str> = body["problems"].as_array().expect("problems").iter().map(|p| p["field"].as_str().expect("field")).collect();
+    let fields: Vec<&str> = body["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .map(|p| p["field"].as_str().expect("field"))
+        .collect();
     assert_eq!(fields, vec!["subscriber", "amount", "method"]);
 
     let response = app
@@ -198,7 +205,8 @@ async fn a_repeated_event_returns_the_stored_decision_and_counts_once() {
     assert_eq!(again["action"], "allow");
     // The rule fires on exactly two payments: a double-counted redelivery would make
     // this third request see three.
-    let (_, _, second) = app.post("/v1/score", &payment("e-2", "01033334444", 1000, "retail"), Some(KEY)).await;
+    let (_, _, second) =
+        app.post("/v1/score", &payment("e-2", "01033334444", 1000, "retail"), Some(KEY)).await;
     assert_eq!(second["action"], "block", "{second}");
     assert_eq!(second["block"]["scope"], "payments");
 
@@ -234,18 +242,27 @@ async fn a_block_makes_payments_refused_for_that_subscriber_only() {
 async fn labels_are_recorded_for_known_events_only() {
     let app = spawn_app().await;
     app.post("/v1/score", &payment("l-1", "01012121212", 1000, "retail"), Some(KEY)).await;
-    let (status, _, body) = app.post("/v1/labels", &json!({"event_id": "l-1", "outcome": "fraud", "note": "confirmed by the customer"}), Some(KEY)).await;
+    let (status, _, body) = app
+        .post(
+            "/v1/labels",
+            &json!({"event_id": "l-1", "outcome": "fraud", "note": "confirmed by the customer"}),
+            Some(KEY),
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["outcome"], "fraud");
     assert_eq!(body["subscriber"], "01012121212");
     assert!(body["labelled_by"].as_str().is_some_and(|s| s.starts_with("key:")));
 
-    let (status, _, _) = app.post("/v1/labels", &json!({"event_id": "nope", "outcome": "fraud"}), Some(KEY)).await;
+    let (status, _, _) =
+        app.post("/v1/labels", &json!({"event_id": "nope", "outcome": "fraud"}), Some(KEY)).await;
     assert_eq!(status, 404);
-    let (status, _, body) = app.post("/v1/labels", &json!({"subscriber": "12", "outcome": "maybe"}), Some(KEY)).await;
+    let (status, _, body) =
+        app.post("/v1/labels", &json!({"subscriber": "12", "outcome": "maybe"}), Some(KEY)).await;
     assert_eq!(status, 400);
     assert_eq!(body["problems"].as_array().map(Vec::len), Some(2));
-    let (status, _, _) = app.post("/v1/labels", &json!({"subscriber": "01012121212", "outcome": "legit"}), None).await;
+    let (status, _, _) =
+        app.post("/v1/labels", &json!({"subscriber": "01012121212", "outcome": "legit"}), None).await;
     assert_eq!(status, 401);
 
     let labels = app.pipeline.store().labels(10).await.expect("labels");
@@ -270,7 +287,15 @@ async fn operational_endpoints_answer_without_a_key() {
 
     let (status, _, doc) = app.get("/openapi.json", None).await;
     assert_eq!(status, 200);
-    for path in ["/v1/score", "/v1/blocks/{subscriber}", "/v1/labels", "/healthz", "/readyz", "/metrics", "/openapi.json"] {
+    for path in [
+        "/v1/score",
+        "/v1/blocks/{subscriber}",
+        "/v1/labels",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "openapi.json lacks {path}");
     }
     let (status, ctype, _) = app.get("/nowhere", None).await;
@@ -281,7 +306,8 @@ async fn operational_endpoints_answer_without_a_key() {
 #[tokio::test]
 async fn a_restarted_server_remembers_recent_velocity() {
     let app = spawn_app().await;
-    let (_, _, first) = app.post("/v1/score", &payment("r-1", "01099990000", 1000, "retail"), Some(KEY)).await;
+    let (_, _, first) =
+        app.post("/v1/score", &payment("r-1", "01099990000", 1000, "retail"), Some(KEY)).await;
     assert_eq!(first["action"], "allow");
     app.pipeline.flush().await.expect("flush");
     let TestApp { _dir: dir, .. } = app;
@@ -289,8 +315,10 @@ async fn a_restarted_server_remembers_recent_velocity() {
     // A new server over the same database: the first payment still counts, so the
     // "exactly two payments" rule fires on the next one.
     let again = spawn_app_in(dir).await;
-    let (_, _, second) = again.post("/v1/score", &payment("r-2", "01099990000", 1000, "retail"), Some(KEY)).await;
+    let (_, _, second) =
+        again.post("/v1/score", &payment("r-2", "01099990000", 1000, "retail"), Some(KEY)).await;
     assert_eq!(second["action"], "block", "{second}");
-    let (_, _, repeat) = again.post("/v1/score", &payment("r-1", "01099990000", 1000, "retail"), Some(KEY)).await;
+    let (_, _, repeat) =
+        again.post("/v1/score", &payment("r-1", "01099990000", 1000, "retail"), Some(KEY)).await;
     assert_eq!(repeat["duplicate"], true);
 }

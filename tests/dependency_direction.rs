@@ -36,7 +36,8 @@ fn metadata() -> serde_json::Value {
 fn closure(meta: &serde_json::Value) -> BTreeMap<String, BTreeSet<String>> {
     let mut names = BTreeMap::new();
     for p in meta["packages"].as_array().expect("packages") {
-        names.insert(p["id"].as_str().expect("id").to_string(), p["name"].as_str().expect("name").to_string());
+        names
+            .insert(p["id"].as_str().expect("id").to_string(), p["name"].as_str().expect("name").to_string());
     }
     let mut direct: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for node in meta["resolve"]["nodes"].as_array().expect("nodes") {
@@ -46,7 +47,11 @@ fn closure(meta: &serde_json::Value) -> BTreeMap<String, BTreeSet<String>> {
             .expect("deps")
             .iter()
             .filter(|d| {
-                d["dep_kinds"].as_array().expect("kinds").iter().any(|k| k["kind"].is_null() || k["kind"] == "build")
+                d["dep_kinds"]
+                    .as_array()
+                    .expect("kinds")
+                    .iter()
+                    .any(|k| k["kind"].is_null() || k["kind"] == "build")
             })
             .map(|d| names[d["pkg"].as_str().expect("pkg")].clone())
             .collect();

@@ -14,8 +14,8 @@ mod validate;
 
 pub use decision::{Action, Block, BlockScope, Decision, Label, Outcome, Reason, RuleAction};
 pub use event::{
-    Call, Channel, DeviceChange, Direction, EntityKind, Event, EventBody, EventType, Field,
-    MerchantCategory, Payment, PaymentMethod, PortOut, SimSwap, Sms, Subscription,
+    Call, Channel, DeviceChange, Direction, EntityKind, Event, EventBody, EventType, Field, MerchantCategory,
+    Payment, PaymentMethod, PortOut, SimSwap, Sms, Subscription,
 };
 pub use features::FeatureValue;
 pub use pii::Pii;

@@ -22,15 +22,7 @@ impl Pii {
 
     /// The last two characters only, for operator-facing hints.
     pub fn redacted(&self) -> String {
-        let tail: String = self
-            .0
-            .chars()
-            .rev()
-            .take(2)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let tail: String = self.0.chars().rev().take(2).collect::<Vec<_>>().into_iter().rev().collect();
         format!("***{tail}")
     }
 }

@@ -45,9 +45,7 @@ impl fmt::Display for Invalid {
 
 impl Invalid {
     fn whole(reason: impl Into<String>) -> Self {
-        Invalid {
-            problems: vec![Problem { field: "$".into(), reason: reason.into() }],
-        }
+        Invalid { problems: vec![Problem { field: "$".into(), reason: reason.into() }] }
     }
 }
 
@@ -61,8 +59,8 @@ impl Event {
                 bytes.len()
             )));
         }
-        let value: Value = serde_json::from_slice(bytes)
-            .map_err(|e| Invalid::whole(format!("not valid JSON: {e}")))?;
+        let value: Value =
+            serde_json::from_slice(bytes).map_err(|e| Invalid::whole(format!("not valid JSON: {e}")))?;
         Event::from_value(value, Some(now))
     }
 
@@ -169,30 +167,33 @@ fn body(t: EventType, v: &mut Fields<'_>) -> Option<EventBody> {
         }
         EventType::Payment => {
             let amount = v.amount("amount");
-            let method = v.one_of("method", &[
-                ("carrier_billing", PaymentMethod::CarrierBilling),
-                ("card", PaymentMethod::Card),
-                ("transfer", PaymentMethod::Transfer),
-            ]);
+            let method = v.one_of(
+                "method",
+                &[
+                    ("carrier_billing", PaymentMethod::CarrierBilling),
+                    ("card", PaymentMethod::Card),
+                    ("transfer", PaymentMethod::Transfer),
+                ],
+            );
             let merchant_id = v.text("merchant_id", 1, 64);
-            let merchant_category = v.one_of("merchant_category", &[
-                ("gift_card", MerchantCategory::GiftCard),
-                ("game", MerchantCategory::Game),
-                ("digital_content", MerchantCategory::DigitalContent),
-                ("transport", MerchantCategory::Transport),
-                ("retail", MerchantCategory::Retail),
-                ("other", MerchantCategory::Other),
-            ]);
+            let merchant_category = v.one_of(
+                "merchant_category",
+                &[
+                    ("gift_card", MerchantCategory::GiftCard),
+                    ("game", MerchantCategory::Game),
+                    ("digital_content", MerchantCategory::DigitalContent),
+                    ("transport", MerchantCategory::Transport),
+                    ("retail", MerchantCategory::Retail),
+                    ("other", MerchantCategory::Other),
+                ],
+            );
             let card_number = if v.obj.contains_key("card_number") {
                 v.digits("card_number", 12, 19, false).map(Pii::new)
             } else {
                 None
             };
-            let account = if v.obj.contains_key("account") {
-                v.account("account").map(Pii::new)
-            } else {
-                None
-            };
+            let account =
+                if v.obj.contains_key("account") { v.account("account").map(Pii::new) } else { None };
             let device_imei = v.opt_imei("device_imei");
             let channel = v.opt_text("channel", 32);
             EventBody::Payment(Payment {
@@ -317,8 +318,7 @@ impl Fields<'_> {
 
     fn account(&mut self, field: &str) -> Option<String> {
         let s = self.string(field, true)?;
-        let ok = (6..=34).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        let ok = (6..=34).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         if ok {
             Some(s)
         } else {
@@ -354,12 +354,15 @@ impl Fields<'_> {
     }
 
     fn channel(&mut self, field: &str) -> Option<Channel> {
-        self.one_of(field, &[
-            ("online", Channel::Online),
-            ("store", Channel::Store),
-            ("agency", Channel::Agency),
-            ("telemarketing", Channel::Telemarketing),
-        ])
+        self.one_of(
+            field,
+            &[
+                ("online", Channel::Online),
+                ("store", Channel::Store),
+                ("agency", Channel::Agency),
+                ("telemarketing", Channel::Telemarketing),
+            ],
+        )
     }
 
     fn integer(&mut self, field: &str, required: bool, min: i64, max: i64) -> Option<i64> {
@@ -483,12 +486,15 @@ mod tests {
         p["method"] = json!("cash");
         p["subscriber"] = json!("12ab");
         p["occurred_at"] = json!("yesterday");
-        check(p, &[
-            "occurred_at: must be an RFC 3339 timestamp such as 2026-11-21T09:30:00+09:00",
-            "subscriber: must be digits only",
-            "amount: must be a positive amount in KRW, got -5",
-            "method: must be one of carrier_billing, card, transfer, got \"cash\"",
-        ]);
+        check(
+            p,
+            &[
+                "occurred_at: must be an RFC 3339 timestamp such as 2026-11-21T09:30:00+09:00",
+                "subscriber: must be digits only",
+                "amount: must be a positive amount in KRW, got -5",
+                "method: must be one of carrier_billing, card, transfer, got \"cash\"",
+            ],
+        );
     }
 
     #[test]
@@ -576,10 +582,19 @@ mod tests {
     #[test]
     fn every_type_requires_its_own_fields() {
         let base = |t: &str| json!({"event_id": "x", "occurred_at": "2026-11-21T11:00:00Z", "subscriber": "01012345678", "type": t});
-        check(base("call"), &[
-            "callee: is required", "direction: is required", "duration_s: is required", "callee_country: is required",
-        ]);
-        check(base("sms"), &["recipient: is required", "direction: is required", "recipient_country: is required"]);
+        check(
+            base("call"),
+            &[
+                "callee: is required",
+                "direction: is required",
+                "duration_s: is required",
+                "callee_country: is required",
+            ],
+        );
+        check(
+            base("sms"),
+            &["recipient: is required", "direction: is required", "recipient_country: is required"],
+        );
         check(base("subscription"), &["identity: is required", "channel: is required"]);
         check(base("sim_swap"), &["channel: is required"]);
         check(base("device_change"), &["imei: is required"]);

@@ -23,7 +23,8 @@ use metrics::{header, label_value, Counter, Histogram, LabelledCounter, LATENCY_
 use parking_lot::RwLock;
 use recent::Recent;
 use std::fmt::Write;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 /// Tuning for the pipeline.
@@ -36,11 +37,18 @@ pub struct PipelineConfig {
     /// Rebuild the velocity state at start by replaying the stored events of the
     /// longest feature window, so a restart does not forget recent behaviour.
     pub warm_up: bool,
+    /// How often idle velocity state is evicted.
+    pub evict_every: std::time::Duration,
 }
 
 impl Default for PipelineConfig {
     fn default() -> Self {
-        Self { recent_capacity: 200_000, writer: WriterConfig::default(), warm_up: true }
+        Self {
+            recent_capacity: 200_000,
+            writer: WriterConfig::default(),
+            warm_up: true,
+            evict_every: std::time::Duration::from_secs(60),
+        }
     }
 }
 
@@ -77,7 +85,11 @@ pub enum SubmitError {
 }
 
 /// Replays stored events from `from` on into `features`, in event-time order.
-async fn warm_up(store: &dyn Store, features: &dyn FeatureStore, from: fds_core::Timestamp) -> Result<u64, StoreError> {
+async fn warm_up(
+    store: &dyn Store,
+    features: &dyn FeatureStore,
+    from: fds_core::Timestamp,
+) -> Result<u64, StoreError> {
     let mut cursor = (from, String::new());
     let mut replayed = 0u64;
     loop {
@@ -90,6 +102,28 @@ async fn warm_up(store: &dyn Store, features: &dyn FeatureStore, from: fds_core:
         replayed += page.len() as u64;
     }
     Ok(replayed)
+}
+
+/// Evicts idle velocity state every `every`, as of the event-time watermark. Stops
+/// when the pipeline (the only strong owner of both) is dropped.
+fn spawn_eviction(features: Weak<dyn FeatureStore>, watermark: Weak<AtomicI64>, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let (Some(features), Some(watermark)) = (features.upgrade(), watermark.upgrade()) else { break };
+            let micros = watermark.load(Ordering::Relaxed);
+            if micros == i64::MIN {
+                continue;
+            }
+            if let Some(at) = chrono::DateTime::from_timestamp_micros(micros) {
+                let evicted = features.evict_idle(at);
+                tracing::debug!(evicted, "idle velocity state evicted");
+            }
+        }
+    });
 }
 
 /// Counters for what flowed through the pipeline.
@@ -131,6 +165,9 @@ pub struct Pipeline {
     blocks: BlockIndex,
     clock: Arc<dyn Clock>,
     metrics: Metrics,
+    /// The latest event time seen (µs since the epoch): idle state is judged against
+    /// event time, not the wall clock, so replaying past traffic keeps its state.
+    watermark: Arc<AtomicI64>,
 }
 
 impl Pipeline {
@@ -151,7 +188,9 @@ impl Pipeline {
             let replayed = warm_up(store.as_ref(), features.as_ref(), from).await?;
             tracing::info!(replayed, "velocity state rebuilt from stored events");
         }
-        let writer = BatchWriter::spawn(store.clone(), config.writer.clone());
+        let writer = BatchWriter::spawn(store.clone(), config.writer);
+        let watermark = Arc::new(AtomicI64::new(i64::MIN));
+        spawn_eviction(Arc::downgrade(&features), Arc::downgrade(&watermark), config.evict_every);
         Ok(Pipeline {
             scorer: RwLock::new(Arc::new(scorer)),
             features,
@@ -161,6 +200,7 @@ impl Pipeline {
             blocks,
             clock,
             metrics: Metrics::default(),
+            watermark,
         })
     }
 
@@ -187,6 +227,7 @@ impl Pipeline {
 
         let scorer = self.scorer.read().clone();
         let now = self.clock.now();
+        self.watermark.fetch_max(event.occurred_at.timestamp_micros(), Ordering::Relaxed);
         let decision = {
             // Holding the shard lock makes "check, apply features, remember" atomic
             // for this event id: two concurrent deliveries apply the features once.
@@ -218,9 +259,7 @@ impl Pipeline {
         if let Some(block) = &decision.block {
             self.blocks.insert(block.clone());
         }
-        self.writer
-            .send(Record { event, decision: (*decision).clone(), received_at: now })
-            .await?;
+        self.writer.send(Record { event, decision: (*decision).clone(), received_at: now }).await?;
         Ok(Submitted::New(decision))
     }
 
@@ -282,17 +321,32 @@ impl Pipeline {
         let m = &self.metrics;
         header(out, "fds_decisions_total", "counter", "Decisions made, by action.");
         for action in [Action::Allow, Action::Review, Action::Block] {
-            let _ = writeln!(out, "fds_decisions_total{{action=\"{}\"}} {}", action.as_str(), m.decisions(action));
+            let _ = writeln!(
+                out,
+                "fds_decisions_total{{action=\"{}\"}} {}",
+                action.as_str(),
+                m.decisions(action)
+            );
         }
         header(out, "fds_events_invalid_total", "counter", "Events refused by validation.");
         let _ = writeln!(out, "fds_events_invalid_total {}", m.invalid.get());
-        header(out, "fds_events_duplicate_total", "counter", "Redelivered events answered with the stored decision.");
+        header(
+            out,
+            "fds_events_duplicate_total",
+            "counter",
+            "Redelivered events answered with the stored decision.",
+        );
         let _ = writeln!(out, "fds_events_duplicate_total {}", m.duplicates.get());
         header(out, "fds_rule_hits_total", "counter", "Rule hits, by rule id.");
         for (rule, n) in m.rule_hits.snapshot() {
             let _ = writeln!(out, "fds_rule_hits_total{{rule=\"{}\"}} {n}", label_value(&rule));
         }
-        header(out, "fds_rule_errors_total", "counter", "Rules that failed or hit a sandbox limit and were skipped, by rule id.");
+        header(
+            out,
+            "fds_rule_errors_total",
+            "counter",
+            "Rules that failed or hit a sandbox limit and were skipped, by rule id.",
+        );
         for (rule, n) in m.rule_errors.snapshot() {
             let _ = writeln!(out, "fds_rule_errors_total{{rule=\"{}\"}} {n}", label_value(&rule));
         }

@@ -4,7 +4,7 @@
 use fds_core::Decision;
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 /// Shards keep lock contention low when many requests run at once.
@@ -55,9 +55,7 @@ impl Recent {
 
     /// The shard that owns `event_id`. Holding its lock serialises work on that id.
     pub(crate) fn shard(&self, event_id: &str) -> &Mutex<Shard> {
-        let mut h = self.hasher.build_hasher();
-        event_id.hash(&mut h);
-        &self.shards[(h.finish() as usize) % SHARDS]
+        &self.shards[(self.hasher.hash_one(event_id) as usize) % SHARDS]
     }
 
     pub(crate) fn get(&self, event_id: &str) -> Option<Arc<Decision>> {

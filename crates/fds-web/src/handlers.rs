@@ -35,8 +35,8 @@ pub(crate) async fn score(State(state): State<AppState>, body: Bytes) -> Result<
             };
         }
     };
-    let mut body = serde_json::to_value(submitted.decision().as_ref())
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut body =
+        serde_json::to_value(submitted.decision().as_ref()).map_err(|e| ApiError::Internal(e.to_string()))?;
     if let Value::Object(map) = &mut body {
         map.insert("duplicate".into(), Value::Bool(submitted.is_duplicate()));
     }

@@ -77,7 +77,10 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then finishes the requests in flight.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
     }
 }
@@ -85,7 +88,8 @@ impl Application {
 /// The API's routes over `pipeline`.
 pub fn router(config: ApiConfig, pipeline: Arc<Pipeline>) -> Router {
     let http = Arc::new(HttpMetrics::default());
-    let state = AppState { pipeline, http: http.clone(), deadline: config.deadline, on_deadline: config.on_deadline };
+    let state =
+        AppState { pipeline, http: http.clone(), deadline: config.deadline, on_deadline: config.on_deadline };
     let api = Router::new()
         .route("/v1/score", post(handlers::score))
         .route("/v1/blocks/{subscriber}", get(handlers::block))
@@ -104,10 +108,7 @@ pub fn router(config: ApiConfig, pipeline: Arc<Pipeline>) -> Router {
         .layer(DefaultBodyLimit::max(1024 * 1024))
         .layer(middleware::from_fn_with_state(http, http_metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            let path = request
-                .extensions()
-                .get::<MatchedPath>()
-                .map_or("unmatched", MatchedPath::as_str);
+            let path = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
             tracing::info_span!("request", method = %request.method(), path)
         }))
 }

@@ -74,7 +74,9 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(what) => ("Not found", what.clone(), &[]),
             ApiError::TooLarge(limit) => ("Payload too large", format!("the limit is {limit} bytes"), &[]),
             ApiError::Unavailable(_) => ("Service unavailable", "try again later".into(), &[]),
-            ApiError::DeadlineExceeded => ("Deadline exceeded", "no decision within the deadline".into(), &[]),
+            ApiError::DeadlineExceeded => {
+                ("Deadline exceeded", "no decision within the deadline".into(), &[])
+            }
             ApiError::Internal(_) => ("Internal error", "the error was logged".into(), &[]),
         };
         if let ApiError::Internal(cause) | ApiError::Unavailable(cause) = &self {

@@ -28,8 +28,9 @@ pub(super) fn decision(json: &str) -> Result<Decision, StoreError> {
 
 /// A stored event from its contract JSON (validated again, without the future check).
 pub(super) fn event(json: &str) -> Result<fds_core::Event, StoreError> {
-    let value: serde_json::Value = serde_json::from_str(json)
-        .map_err(|e| StoreError::corrupt("events", format!("payload does not decode ({:?} error)", e.classify())))?;
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| {
+        StoreError::corrupt("events", format!("payload does not decode ({:?} error)", e.classify()))
+    })?;
     fds_core::Event::from_value(value, None).map_err(|e| {
         let fields: Vec<&str> = e.problems.iter().map(|p| p.field.as_str()).collect();
         StoreError::corrupt("events", format!("payload fails validation in {}", fields.join(", ")))

@@ -1,0 +1,327 @@
+//! Configuration: built-in defaults → optional TOML file (`--config`) → `FDS__SECTION__KEY`
+//! environment variables. The raw layers are parsed per section, then validated into a
+//! typed [`Config`]; every problem is reported at once. The environment is passed in,
+//! so tests never touch the process environment.
+
+use fds_scoring::ScoringConfig;
+use fds_web::{ApiKeys, Degraded};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A validated configuration.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) listen: SocketAddr,
+    pub(crate) store_url: String,
+    pub(crate) api_keys: Secret<Vec<String>>,
+    pub(crate) deadline: Duration,
+    pub(crate) on_deadline: Degraded,
+    pub(crate) rules_dir: PathBuf,
+    pub(crate) scoring: ScoringConfig,
+    pub(crate) log: LogConfig,
+}
+
+impl Config {
+    pub(crate) fn keys(&self) -> ApiKeys {
+        ApiKeys::new(&self.api_keys.0)
+    }
+}
+
+/// A secret whose `Debug` is redacted.
+#[derive(Clone)]
+pub(crate) struct Secret<T>(pub(crate) T);
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct LogConfig {
+    pub(crate) json: bool,
+    pub(crate) level: String,
+}
+
+/// `[server]`
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    /// Address the HTTP API listens on, e.g. `127.0.0.1:8080` (`0.0.0.0:8080` in a container).
+    listen: Option<String>,
+}
+
+/// `[store]`
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    /// `sqlite://path/file.db` (embedded default) or, later, `postgres://...`.
+    url: Option<String>,
+}
+
+/// `[api]`
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawApi {
+    /// API keys for machine clients: a list, or one comma-separated string (env).
+    keys: Option<Keys>,
+    /// Deadline for `POST /v1/score`, in milliseconds.
+    deadline_ms: Option<u64>,
+    /// What a request past its deadline gets: `allow` (fail open) or `error` (fail closed).
+    on_deadline: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Keys {
+    List(Vec<String>),
+    Joined(String),
+}
+
+/// `[rules]`
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRules {
+    /// The rule library directory (with `features.toml` and `lists/`).
+    dir: Option<PathBuf>,
+}
+
+/// `[log]`
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    /// `text` (default) or `json` (production).
+    format: Option<String>,
+    /// A tracing filter, e.g. `info` or `fds_pipeline=debug,info`.
+    level: Option<String>,
+}
+
+/// All problems found in a configuration.
+#[derive(Debug)]
+pub(crate) struct ConfigErrors(pub(crate) Vec<String>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration ({} problem(s)):", self.0.len())?;
+        for p in &self.0 {
+            writeln!(f, "  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+const SECTIONS: [&str; 6] = ["server", "store", "api", "rules", "scoring", "log"];
+
+/// Values that `env` overrides are written in: numbers and booleans as such, anything
+/// else as a string.
+fn env_value(raw: &str) -> toml::Value {
+    if let Ok(i) = raw.parse::<i64>() {
+        toml::Value::Integer(i)
+    } else if let Ok(f) = raw.parse::<f64>() {
+        toml::Value::Float(f)
+    } else if let Ok(b) = raw.parse::<bool>() {
+        toml::Value::Boolean(b)
+    } else {
+        toml::Value::String(raw.to_string())
+    }
+}
+
+fn section<T: DeserializeOwned + Default>(table: &toml::Table, name: &str, problems: &mut Vec<String>) -> T {
+    match table.get(name) {
+        None => T::default(),
+        Some(value) => match value.clone().try_into::<T>() {
+            Ok(v) => v,
+            Err(e) => {
+                problems.push(format!("[{name}]: {}", e.message().trim()));
+                T::default()
+            }
+        },
+    }
+}
+
+impl Config {
+    /// Loads the layers: `file` (if any) then the `FDS__*` entries of `env`.
+    pub(crate) fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigErrors> {
+        let mut problems = Vec::new();
+        let mut table = match file {
+            None => toml::Table::new(),
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(text) => text.parse::<toml::Table>().unwrap_or_else(|e| {
+                    problems.push(format!("{}: {}", path.display(), e.message()));
+                    toml::Table::new()
+                }),
+                Err(e) => {
+                    problems.push(format!("{}: {e}", path.display()));
+                    toml::Table::new()
+                }
+            },
+        };
+        for (key, value) in env {
+            let Some(rest) = key.strip_prefix("FDS__") else { continue };
+            let parts: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
+            let [section, field] = parts.as_slice() else {
+                problems.push(format!("{key}: expected FDS__SECTION__KEY"));
+                continue;
+            };
+            let entry =
+                table.entry(section.clone()).or_insert_with(|| toml::Value::Table(Default::default()));
+            match entry.as_table_mut() {
+                Some(t) => {
+                    t.insert(field.clone(), env_value(&value));
+                }
+                None => problems.push(format!("{key}: [{section}] is not a section")),
+            }
+        }
+        for name in table.keys() {
+            if !SECTIONS.contains(&name.as_str()) {
+                problems.push(format!("unknown section [{name}]; known: {}", SECTIONS.join(", ")));
+            }
+        }
+
+        let server: RawServer = section(&table, "server", &mut problems);
+        let store: RawStore = section(&table, "store", &mut problems);
+        let api: RawApi = section(&table, "api", &mut problems);
+        let rules: RawRules = section(&table, "rules", &mut problems);
+        let scoring: ScoringConfig = section(&table, "scoring", &mut problems);
+        let log: RawLog = section(&table, "log", &mut problems);
+
+        let listen_text = server.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen = listen_text.parse::<SocketAddr>().unwrap_or_else(|_| {
+            problems.push(format!("server.listen: {listen_text:?} is not an address such as 127.0.0.1:8080"));
+            SocketAddr::from(([127, 0, 0, 1], 8080))
+        });
+
+        let store_url = store.url.unwrap_or_else(|| "sqlite://data/fds.db".into());
+        if !(store_url.starts_with("sqlite:")
+            || store_url.starts_with("postgres://")
+            || store_url.starts_with("postgresql://"))
+        {
+            problems.push(format!("store.url: {store_url:?} must start with sqlite:// or postgres://"));
+        }
+
+        let keys: Vec<String> = match api.keys {
+            None => Vec::new(),
+            Some(Keys::List(list)) => list,
+            Some(Keys::Joined(s)) => s.split(',').map(|k| k.trim().to_string()).collect(),
+        };
+        if keys.is_empty() {
+            problems.push("api.keys: at least one API key is required (FDS__API__KEYS=key1,key2)".into());
+        }
+        for (i, k) in keys.iter().enumerate() {
+            if k.len() < 16 {
+                problems.push(format!("api.keys[{i}]: keys must be at least 16 characters"));
+            }
+        }
+
+        let deadline_ms = api.deadline_ms.unwrap_or(250);
+        if !(1..=60_000).contains(&deadline_ms) {
+            problems.push(format!("api.deadline_ms: must be 1..60000, got {deadline_ms}"));
+        }
+        let on_deadline = match api.on_deadline.as_deref().unwrap_or("allow") {
+            "allow" => Degraded::Allow,
+            "error" => Degraded::Error,
+            other => {
+                problems.push(format!("api.on_deadline: must be allow or error, got {other:?}"));
+                Degraded::Allow
+            }
+        };
+
+        problems.extend(scoring.problems());
+
+        let json = match log.format.as_deref().unwrap_or("text") {
+            "text" => false,
+            "json" => true,
+            other => {
+                problems.push(format!("log.format: must be text or json, got {other:?}"));
+                false
+            }
+        };
+
+        if !problems.is_empty() {
+            return Err(ConfigErrors(problems));
+        }
+        Ok(Config {
+            listen,
+            store_url,
+            api_keys: Secret(keys),
+            deadline: Duration::from_millis(deadline_ms),
+            on_deadline,
+            rules_dir: rules.dir.unwrap_or_else(|| PathBuf::from("rules")),
+            scoring,
+            log: LogConfig { json, level: log.level.unwrap_or_else(|| "info".into()) },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn env_overrides_file_and_defaults() {
+        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(file, "[server]\nlisten = \"127.0.0.1:9000\"\n[api]\nkeys = [\"file-key-0123456789\"]\n[scoring]\nblock_at = 90").expect("write");
+        let config = Config::load(
+            Some(file.path()),
+            env(&[
+                ("FDS__SERVER__LISTEN", "0.0.0.0:7000"),
+                ("FDS__API__KEYS", "env-key-0123456789,env-key-9876543210"),
+                ("HOME", "/root"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(config.listen.to_string(), "0.0.0.0:7000");
+        assert_eq!(config.api_keys.0, vec!["env-key-0123456789", "env-key-9876543210"]);
+        assert_eq!(config.scoring.block_at, 90.0);
+        assert_eq!(config.scoring.review_at, 40.0);
+        assert_eq!(config.store_url, "sqlite://data/fds.db");
+        assert!(!format!("{config:?}").contains("env-key"));
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let errors = Config::load(
+            None,
+            env(&[
+                ("FDS__SERVER__LISTEN", "nowhere"),
+                ("FDS__STORE__URL", "mysql://x"),
+                ("FDS__API__KEYS", "short"),
+                ("FDS__SCORING__REVIEW_AT", "90"),
+                ("FDS__SCORING__BLOCK_AT", "50"),
+                ("FDS__API__COLOUR", "blue"),
+                ("FDS__NOPE__X", "1"),
+            ]),
+        )
+        .expect_err("invalid");
+        let text = errors.to_string();
+        for expected in [
+            "unknown section [nope]",
+            "[api]: unknown field `colour`",
+            "server.listen: \"nowhere\"",
+            "store.url: \"mysql://x\"",
+            "scoring.review_at (90) must not exceed scoring.block_at (50)",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn keys_are_required() {
+        let errors = Config::load(None, env(&[])).expect_err("no keys");
+        assert!(errors.to_string().contains("api.keys: at least one API key is required"));
+    }
+}

@@ -1,0 +1,59 @@
+//! `fds`: the FDS command line. Wiring only: every command calls into the library
+//! crates; no scoring, storage or HTTP logic lives here.
+
+mod config;
+mod demo;
+mod eval;
+mod rules_cmd;
+mod serve;
+mod setup;
+mod sim_cmd;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "fds", version, about = "Real-time fraud detection for telecom and payment events")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the blocking API (configuration: defaults, --config FILE, FDS__SECTION__KEY env).
+    Serve {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Start the API on embedded defaults and feed it simulated traffic.
+    Demo(demo::DemoArgs),
+    /// Score a JSONL event file and report detection against a ground-truth file.
+    Eval(eval::EvalArgs),
+    /// Write simulated events (JSONL) and their ground truth.
+    Sim(sim_cmd::SimArgs),
+    /// Work with the rule library.
+    Rules {
+        #[command(subcommand)]
+        command: rules_cmd::RulesCommand,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { config } => serve::run(config.as_deref()),
+        Command::Demo(args) => demo::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Sim(args) => sim_cmd::run(args),
+        Command::Rules { command } => rules_cmd::run(command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! `fds serve`: the blocking API over the configured store.
+
+use crate::config::Config;
+use crate::setup;
+use anyhow::{Context, Result};
+use fds_web::{ApiConfig, Application};
+use std::path::Path;
+use std::process::ExitCode;
+
+pub(crate) fn run(config_file: Option<&Path>) -> Result<ExitCode> {
+    let config = match Config::load(config_file, std::env::vars()) {
+        Ok(c) => c,
+        Err(errors) => {
+            eprint!("{errors}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    setup::init_logging(config.log.json, &config.log.level);
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(serve(config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(config: Config) -> Result<()> {
+    let scorer = setup::scorer(&config.rules_dir, config.scoring.clone())?;
+    let rules = scorer.rules().rules().len();
+    let version = scorer.rules().version().to_string();
+    let pipeline = setup::pipeline(&config.store_url, scorer).await?;
+    let api = ApiConfig {
+        listen: config.listen,
+        keys: config.keys(),
+        deadline: config.deadline,
+        on_deadline: config.on_deadline,
+    };
+    let app = Application::build(api, pipeline.clone())
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    tracing::info!(addr = %app.local_addr()?, rules, rules_version = %version, "fds api listening");
+    app.run_until_stopped(setup::shutdown_signal()).await?;
+    tracing::info!("draining decisions to the store");
+    pipeline.flush().await.context("flushing decisions to the store")?;
+    tracing::info!("stopped");
+    Ok(())
+}

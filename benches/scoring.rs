@@ -20,7 +20,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-const EVENTS: usize = 50_000;
+/// Events per pass: the full set under `cargo bench` (which passes `--bench`); a small
+/// smoke pass under `cargo test --all-targets`, which only checks the benchmark runs.
+fn events() -> usize {
+    if std::env::args().any(|a| a == "--bench") {
+        50_000
+    } else {
+        2_000
+    }
+}
 
 struct Fixture {
     features: Arc<FeatureSet>,
@@ -39,7 +47,7 @@ fn fixture() -> Fixture {
     let start = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00+09:00").expect("time").to_utc();
     let sim = Simulator::new(SimConfig { seed: 11, subscribers: 5_000, start, ..SimConfig::default() });
     let events: Vec<Event> =
-        sim.take(EVENTS).map(|v| Event::from_value(v, None).expect("simulated events are valid")).collect();
+        sim.take(events()).map(|v| Event::from_value(v, None).expect("simulated events are valid")).collect();
     let store = InMemoryFeatures::new(features.clone());
     let values = events.iter().map(|e| store.observe(e)).collect();
     Fixture { features, pack, events, values }

@@ -7,6 +7,7 @@
 
 pub mod decision;
 pub mod event;
+pub mod family;
 pub mod features;
 pub mod ids;
 pub mod pii;
@@ -17,6 +18,7 @@ pub use event::{
     Call, Channel, DeviceChange, Direction, EntityKind, Event, EventBody, EventType, Field, MerchantCategory,
     Payment, PaymentMethod, PortOut, SimSwap, Sms, Subscription,
 };
+pub use family::Family;
 pub use features::FeatureValue;
 pub use pii::Pii;
 pub use validate::{Invalid, Problem, MAX_EVENT_BYTES};

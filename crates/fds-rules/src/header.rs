@@ -4,7 +4,7 @@
 //! the first line that is blank, a bare `//`, or not a `//` comment. Everything after
 //! it is the condition (free comments included).
 
-use crate::family::Family;
+use fds_core::Family;
 use fds_core::{BlockScope, EventType, RuleAction};
 
 /// The default block length when a block rule does not say (three days: long enough

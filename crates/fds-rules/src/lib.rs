@@ -18,7 +18,6 @@
 
 mod context;
 mod error;
-mod family;
 mod header;
 mod lists;
 mod native;
@@ -27,7 +26,7 @@ mod sandbox;
 mod scan;
 
 pub use error::{LoadError, RuleError};
-pub use family::Family;
+pub use fds_core::Family;
 pub use lists::{normalise_number, parse_list};
 pub use pack::{Evaluation, RuleMeta, RulePack, RuleSource, LISTS_DIR};
 pub use sandbox::{

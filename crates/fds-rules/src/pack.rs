@@ -2,13 +2,13 @@
 
 use crate::context::{event_map, feature_map, EventView, FeatureView, FieldTable};
 use crate::error::{LoadError, RuleError};
-use crate::family::Family;
 use crate::header;
 use crate::lists::{parse_list, Lists};
 use crate::native::{self, Program};
 use crate::sandbox;
 use crate::scan;
 use chrono::FixedOffset;
+use fds_core::Family;
 use fds_core::{BlockScope, Event, EventType, FeatureValue, RuleAction};
 use rhai::{Dynamic, Engine, EvalAltResult, Scope, AST};
 use sha2::{Digest, Sha256};

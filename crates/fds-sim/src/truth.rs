@@ -4,53 +4,11 @@
 use crate::SimError;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 use std::io::{BufRead, Write};
 
 /// The fraud families the simulator plays (see the `families` module for how each shows
-/// up in events).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Family {
-    IdentityTheft,
-    HandsetFraud,
-    VoicePhishing,
-    SimSwapTakeover,
-    CarrierBillingAbuse,
-    Irsf,
-}
-
-impl Family {
-    pub const ALL: [Family; 6] = [
-        Family::IdentityTheft,
-        Family::HandsetFraud,
-        Family::VoicePhishing,
-        Family::SimSwapTakeover,
-        Family::CarrierBillingAbuse,
-        Family::Irsf,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Family::IdentityTheft => "identity_theft",
-            Family::HandsetFraud => "handset_fraud",
-            Family::VoicePhishing => "voice_phishing",
-            Family::SimSwapTakeover => "sim_swap_takeover",
-            Family::CarrierBillingAbuse => "carrier_billing_abuse",
-            Family::Irsf => "irsf",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Family> {
-        Family::ALL.into_iter().find(|f| f.as_str() == name)
-    }
-}
-
-impl fmt::Display for Family {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// up in events): the same vocabulary the rule library and decisions use.
+pub use fds_core::Family;
 
 /// One subscriber line of a fraud actor. An actor (one person or ring, e.g. one stolen
 /// identity) may hold several lines; they share the `actor` id.

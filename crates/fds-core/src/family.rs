@@ -1,4 +1,5 @@
-//! The fraud families rules are grouped by (one directory per family under `rules/`).
+//! The fraud families: the vocabulary shared by the rule library (one directory per
+//! family under `rules/`), decisions' reasons and the simulator's ground truth.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -1,0 +1,28 @@
+//! Machine-learning models that run beside the Rhai rules, and the measures used to judge them.
+//!
+//! This crate owns the anomaly model ([`IsolationForest`]: Liu, Ting and Zhou's isolation
+//! forest, trained on a row-major `f64` matrix, scoring in 0..1 with per-feature
+//! contributions for explanations, serialised as a versioned artifact), the evaluation
+//! metrics ([`roc_auc`], [`average_precision`]), the drift measure ([`psi`]) and the reader
+//! for labelled numeric tables ([`read_labelled_csv`]) that `fds model eval` uses.
+//!
+//! It must never do I/O of its own (readers and writers are passed in by the caller), run
+//! async code or read the clock: training is a pure function of the data, the parameters
+//! and the seed, so the same inputs always give the same model.
+//!
+//! Code map: `forest` is the model and its artifact; `tree` builds and walks one isolation
+//! tree stored as a flat node array; `metrics` holds ROC-AUC and average precision; `psi`
+//! the population stability index; `table` the CSV reader; `error` the error types.
+
+mod error;
+mod forest;
+mod metrics;
+mod psi;
+mod table;
+mod tree;
+
+pub use error::{MetricError, MlError, TableError};
+pub use forest::{average_path_length, IsolationForest, Params, FORMAT_VERSION};
+pub use metrics::{average_precision, roc_auc};
+pub use psi::psi;
+pub use table::{read_labelled_csv, LabelledTable};

@@ -9,7 +9,7 @@ use std::process::Command;
 fn layer(name: &str) -> Option<u8> {
     Some(match name {
         "fds-core" => 0,
-        "fds-features" | "fds-rules" | "fds-sim" => 1,
+        "fds-features" | "fds-rules" | "fds-sim" | "fds-vault" | "fds-ml" => 1,
         "fds-scoring" => 2,
         "fds-store" => 3,
         "fds-pipeline" => 4,
@@ -19,7 +19,8 @@ fn layer(name: &str) -> Option<u8> {
     })
 }
 
-const PURE: [&str; 5] = ["fds-core", "fds-features", "fds-rules", "fds-scoring", "fds-sim"];
+const PURE: [&str; 7] =
+    ["fds-core", "fds-features", "fds-rules", "fds-scoring", "fds-sim", "fds-vault", "fds-ml"];
 const IO_CRATES: [&str; 7] = ["tokio", "sqlx", "axum", "rdkafka", "hyper", "reqwest", "redis"];
 
 fn metadata() -> serde_json::Value {

@@ -31,6 +31,17 @@ impl Config {
     }
 }
 
+/// `url` with any password replaced by `***`, for messages and logs.
+pub(crate) fn redacted_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if let Some((credentials, host)) = rest.rsplit_once('@') {
+            let user = credentials.split(':').next().unwrap_or_default();
+            return format!("{scheme}://{user}:***@{host}");
+        }
+    }
+    url.to_string()
+}
+
 /// A secret whose `Debug` is redacted.
 #[derive(Clone)]
 pub(crate) struct Secret<T>(pub(crate) T);
@@ -152,40 +163,7 @@ impl Config {
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigErrors> {
         let mut problems = Vec::new();
-        let mut table = match file {
-            None => toml::Table::new(),
-            Some(path) => match std::fs::read_to_string(path) {
-                Ok(text) => text.parse::<toml::Table>().unwrap_or_else(|e| {
-                    problems.push(format!("{}: {}", path.display(), e.message()));
-                    toml::Table::new()
-                }),
-                Err(e) => {
-                    problems.push(format!("{}: {e}", path.display()));
-                    toml::Table::new()
-                }
-            },
-        };
-        for (key, value) in env {
-            let Some(rest) = key.strip_prefix("FDS__") else { continue };
-            let parts: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
-            let [section, field] = parts.as_slice() else {
-                problems.push(format!("{key}: expected FDS__SECTION__KEY"));
-                continue;
-            };
-            let entry =
-                table.entry(section.clone()).or_insert_with(|| toml::Value::Table(Default::default()));
-            match entry.as_table_mut() {
-                Some(t) => {
-                    t.insert(field.clone(), env_value(&value));
-                }
-                None => problems.push(format!("{key}: [{section}] is not a section")),
-            }
-        }
-        for name in table.keys() {
-            if !SECTIONS.contains(&name.as_str()) {
-                problems.push(format!("unknown section [{name}]; known: {}", SECTIONS.join(", ")));
-            }
-        }
+        let table = layers(file, env, &mut problems);
 
         let server: RawServer = section(&table, "server", &mut problems);
         let store: RawStore = section(&table, "store", &mut problems);
@@ -200,13 +178,7 @@ impl Config {
             SocketAddr::from(([127, 0, 0, 1], 8080))
         });
 
-        let store_url = store.url.unwrap_or_else(|| "sqlite://data/fds.db".into());
-        if !(store_url.starts_with("sqlite:")
-            || store_url.starts_with("postgres://")
-            || store_url.starts_with("postgresql://"))
-        {
-            problems.push(format!("store.url: {store_url:?} must start with sqlite:// or postgres://"));
-        }
+        let store_url = store_url(store, &mut problems);
 
         let keys: Vec<String> = match api.keys {
             None => Vec::new(),
@@ -259,6 +231,83 @@ impl Config {
             scoring,
             log: LogConfig { json, level: log.level.unwrap_or_else(|| "info".into()) },
         })
+    }
+}
+
+/// The configuration table: `file` (if any), then the `FDS__*` entries of `env`;
+/// problems (unreadable file, bad keys, unknown sections) are added to `problems`.
+fn layers(
+    file: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+    problems: &mut Vec<String>,
+) -> toml::Table {
+    let mut table = match file {
+        None => toml::Table::new(),
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => text.parse::<toml::Table>().unwrap_or_else(|e| {
+                problems.push(format!("{}: {}", path.display(), e.message()));
+                toml::Table::new()
+            }),
+            Err(e) => {
+                problems.push(format!("{}: {e}", path.display()));
+                toml::Table::new()
+            }
+        },
+    };
+    for (key, value) in env {
+        let Some(rest) = key.strip_prefix("FDS__") else { continue };
+        let parts: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
+        let [section, field] = parts.as_slice() else {
+            problems.push(format!("{key}: expected FDS__SECTION__KEY"));
+            continue;
+        };
+        let entry = table.entry(section.clone()).or_insert_with(|| toml::Value::Table(Default::default()));
+        match entry.as_table_mut() {
+            Some(t) => {
+                t.insert(field.clone(), env_value(&value));
+            }
+            None => problems.push(format!("{key}: [{section}] is not a section")),
+        }
+    }
+    for name in table.keys() {
+        if !SECTIONS.contains(&name.as_str()) {
+            problems.push(format!("unknown section [{name}]; known: {}", SECTIONS.join(", ")));
+        }
+    }
+    table
+}
+
+/// The validated `store.url` (default: `sqlite://data/fds.db`).
+fn store_url(store: RawStore, problems: &mut Vec<String>) -> String {
+    let store_url = store.url.unwrap_or_else(|| "sqlite://data/fds.db".into());
+    if !(store_url.starts_with("sqlite:")
+        || store_url.starts_with("postgres://")
+        || store_url.starts_with("postgresql://"))
+    {
+        problems.push(format!(
+            "store.url: {:?} must start with sqlite:// or postgres://",
+            redacted_url(&store_url)
+        ));
+    }
+    store_url
+}
+
+/// The store URL alone, from the same layers as [`Config::load`], for commands
+/// that only open the store (`fds migrate`, `fds audit verify`): they need no API
+/// keys. The whole table is still checked for unknown sections and env keys, and
+/// `[store]` for unknown fields.
+pub(crate) fn load_store_url(
+    file: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<String, ConfigErrors> {
+    let mut problems = Vec::new();
+    let table = layers(file, env, &mut problems);
+    let store: RawStore = section(&table, "store", &mut problems);
+    let url = store_url(store, &mut problems);
+    if problems.is_empty() {
+        Ok(url)
+    } else {
+        Err(ConfigErrors(problems))
     }
 }
 
@@ -320,8 +369,28 @@ mod tests {
     }
 
     #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(redacted_url("postgres://fds:s3cret@db:5432/fds"), "postgres://fds:***@db:5432/fds");
+        assert_eq!(redacted_url("sqlite://data/fds.db"), "sqlite://data/fds.db");
+        let errors =
+            Config::load(None, env(&[("FDS__STORE__URL", "mysql://u:s3cret@h/db")])).expect_err("invalid");
+        assert!(!errors.to_string().contains("s3cret"));
+    }
+
+    #[test]
     fn keys_are_required() {
         let errors = Config::load(None, env(&[])).expect_err("no keys");
         assert!(errors.to_string().contains("api.keys: at least one API key is required"));
+    }
+
+    #[test]
+    fn the_store_url_alone_needs_no_api_keys() {
+        let url = load_store_url(None, env(&[("FDS__STORE__URL", "sqlite://x/fds.db")])).expect("valid");
+        assert_eq!(url, "sqlite://x/fds.db");
+        assert_eq!(load_store_url(None, env(&[])).expect("default"), "sqlite://data/fds.db");
+        let errors =
+            load_store_url(None, env(&[("FDS__STORE__URL", "mysql://u:s3cret@h/db")])).expect_err("invalid");
+        assert!(errors.to_string().contains("store.url"), "{errors}");
+        assert!(!errors.to_string().contains("s3cret"));
     }
 }

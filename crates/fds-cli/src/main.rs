@@ -1,9 +1,12 @@
 //! `fds`: the FDS command line. Wiring only: every command calls into the library
 //! crates; no scoring, storage or HTTP logic lives here.
 
+mod audit_cmd;
 mod config;
 mod demo;
 mod eval;
+mod migrate_cmd;
+mod model_cmd;
 mod rules_cmd;
 mod serve;
 mod setup;
@@ -38,6 +41,20 @@ enum Command {
         #[command(subcommand)]
         command: rules_cmd::RulesCommand,
     },
+    /// Train and evaluate the models beside the rules.
+    Model {
+        #[command(subcommand)]
+        command: model_cmd::ModelCommand,
+    },
+    /// Apply pending schema migrations to the store and print its schema version.
+    ///
+    /// A database migrated by a newer fds is refused, untouched (exit 1).
+    Migrate(migrate_cmd::MigrateArgs),
+    /// Check the tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: audit_cmd::AuditCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -48,6 +65,9 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval::run(args),
         Command::Sim(args) => sim_cmd::run(args),
         Command::Rules { command } => rules_cmd::run(command),
+        Command::Model { command } => model_cmd::run(command),
+        Command::Migrate(args) => migrate_cmd::run(args),
+        Command::Audit { command } => audit_cmd::run(command),
     };
     match result {
         Ok(code) => code,

@@ -40,7 +40,10 @@ pub(crate) async fn pipeline(store_url: &str, scorer: Scorer) -> Result<Arc<Pipe
 pub(crate) fn init_logging(json: bool, level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     // A second init (tests calling commands twice) is harmless: keep the first.
     let _ = if json { builder.json().try_init() } else { builder.try_init() };
 }

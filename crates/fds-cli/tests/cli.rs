@@ -144,3 +144,130 @@ fn serve_answers_and_drains_on_sigterm() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.contains("stopped")), "{rest:?}");
 }
+
+/// A `sqlite://` store URL for a fresh file in `dir`.
+fn sqlite_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}/fds.db", dir.path().display())
+}
+
+/// Runs one SQL script on the SQLite file of `dir` with the `sqlite3` shell, as
+/// someone with access to the file could.
+fn sqlite3(dir: &tempfile::TempDir, sql: &str) {
+    let out = Command::new("sqlite3")
+        .args(["-cmd", ".timeout 5000"])
+        .arg(dir.path().join("fds.db"))
+        .arg(sql)
+        .output()
+        .expect("these tests need the sqlite3 shell (apt-get install sqlite3)");
+    assert!(out.status.success(), "sqlite3 failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Appends `n` audit records to the SQLite store at `url` through the store's
+/// public interface.
+fn append_audit_records(url: &str, n: u32) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        use fds_store::Store;
+        let store = fds_store::SqliteStore::open(url).await.expect("the store opens");
+        for i in 1..=n {
+            let at = chrono::DateTime::from_timestamp(1_795_000_000 + i64::from(i), 0).expect("a time");
+            store
+                .append_audit(fds_store::AuditEntry {
+                    actor: "key:ops".into(),
+                    action: fds_store::audit::actions::BLOCK_RELEASE.into(),
+                    target: format!("block:b-{i}"),
+                    before: Some(serde_json::json!({"released": false})),
+                    after: Some(serde_json::json!({"released": true})),
+                    at,
+                })
+                .await
+                .expect("append");
+        }
+        // Every connection closed (and the WAL checkpointed) before the caller
+        // touches the file.
+        store.close().await;
+    });
+}
+
+#[test]
+fn migrate_brings_a_fresh_sqlite_file_to_the_current_schema_and_refuses_a_newer_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = sqlite_url(&dir);
+
+    let (ok, stdout, stderr) = run(fds().arg("migrate").env("FDS__STORE__URL", &url));
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("is at schema version 2"), "{stdout}");
+    assert!(dir.path().join("fds.db").exists());
+    let (ok, stdout, _) = run(fds().arg("migrate").env("FDS__STORE__URL", &url));
+    assert!(ok && stdout.contains("schema version 2"), "migrating again changes nothing: {stdout}");
+
+    sqlite3(
+        &dir,
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (20991231000000, 'from a newer fds', 1, x'00', 0)",
+    );
+    let out = fds().arg("migrate").env("FDS__STORE__URL", &url).output().expect("fds runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("has migration 20991231000000"), "{stderr}");
+    assert!(stderr.contains("upgrade fds before opening this database"), "{stderr}");
+}
+
+#[test]
+fn audit_verify_passes_an_intact_log_and_names_a_record_edited_in_sql() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = sqlite_url(&dir);
+    let config = dir.path().join("fds.toml");
+    std::fs::write(&config, format!("[store]\nurl = {url:?}\n")).expect("write the config");
+    append_audit_records(&url, 5);
+
+    let (ok, stdout, stderr) = run(fds().args(["audit", "verify", "--config"]).arg(&config));
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("audit chain intact: 5 records"), "{stdout}");
+
+    // The store's guard refuses the edit; someone with the file drops it first.
+    sqlite3(
+        &dir,
+        "DROP TRIGGER audit_log_refuses_update; \
+         UPDATE audit_log SET actor = 'key:someone-else' WHERE seq = 3;",
+    );
+    let out = fds().args(["audit", "verify", "--config"]).arg(&config).output().expect("fds runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("audit chain broken at record 3: its content does not match its hash (edited)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 records before it verified"), "{stderr}");
+}
+
+#[test]
+fn audit_verify_names_a_record_deleted_in_sql() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = sqlite_url(&dir);
+    append_audit_records(&url, 4);
+
+    sqlite3(&dir, "DROP TRIGGER audit_log_refuses_delete; DELETE FROM audit_log WHERE seq = 2;");
+
+    let out = fds().args(["audit", "verify"]).env("FDS__STORE__URL", &url).output().expect("fds runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("audit chain broken at record 2: the record is missing"), "{stderr}");
+}
+
+#[test]
+fn audit_verify_names_the_newest_record_deleted_in_sql() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = sqlite_url(&dir);
+    append_audit_records(&url, 3);
+
+    sqlite3(&dir, "DROP TRIGGER audit_log_refuses_delete; DELETE FROM audit_log WHERE seq = 3;");
+
+    let out = fds().args(["audit", "verify"]).env("FDS__STORE__URL", &url).output().expect("fds runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("audit chain broken at record 3: the record is missing (the chain head says"),
+        "{stderr}"
+    );
+}

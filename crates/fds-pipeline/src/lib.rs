@@ -18,7 +18,8 @@ use blocks::BlockIndex;
 use fds_core::{Action, Block, Decision, Event, Invalid, Label};
 use fds_features::FeatureStore;
 use fds_scoring::Scorer;
-use fds_store::{BatchWriter, Record, Store, StoreError, WriterConfig, WriterStats};
+use fds_store::audit::actions as audit_actions;
+use fds_store::{AuditEntry, BatchWriter, Record, Store, StoreError, WriterConfig, WriterStats};
 use metrics::{header, label_value, Counter, Histogram, LabelledCounter, LATENCY_BOUNDS};
 use parking_lot::RwLock;
 use recent::Recent;
@@ -268,9 +269,21 @@ impl Pipeline {
         self.blocks.active(subscriber, self.clock.now())
     }
 
-    /// Records a confirmed outcome.
+    /// Records a confirmed outcome and, in the same store transaction, its
+    /// `label.create` audit record (actor: who labelled, after: the label). A
+    /// label id already stored changes nothing and is not audited again.
     pub async fn label(&self, label: &Label) -> Result<(), StoreError> {
-        self.store.save_label(label).await
+        let after = serde_json::to_value(label)
+            .map_err(|e| StoreError::Encode { what: "label", reason: format!("{:?} error", e.classify()) })?;
+        let audit = AuditEntry {
+            actor: label.labelled_by.clone(),
+            action: audit_actions::LABEL_CREATE.into(),
+            target: format!("label:{}", label.label_id),
+            before: None,
+            after: Some(after),
+            at: label.labelled_at,
+        };
+        self.store.save_label_audited(label, audit).await.map(drop)
     }
 
     /// A stored decision by event id (recent ones from memory).
@@ -372,5 +385,63 @@ impl Pipeline {
         let _ = writeln!(out, "fds_store_failures_total {}", w.failures);
         header(out, "fds_store_queued", "gauge", "Records waiting for the writer.");
         let _ = writeln!(out, "fds_store_queued {}", w.queued);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use fds_core::{Outcome, Pii};
+
+    /// A pipeline over an in-memory store with no rules and no features: enough
+    /// for the paths that do not score.
+    async fn pipeline(now: fds_core::Timestamp) -> Pipeline {
+        let features = Arc::new(fds_features::FeatureSet::from_toml_str("").expect("no features"));
+        let rules = fds_rules::RulePack::from_sources(
+            Vec::new(),
+            Default::default(),
+            features.names(),
+            chrono::FixedOffset::east_opt(0).expect("utc"),
+        )
+        .expect("an empty rule pack");
+        let scorer = Scorer::new(Arc::new(rules), features.clone(), Default::default());
+        let store = fds_store::open("sqlite::memory:").await.expect("memory store");
+        Pipeline::start(
+            scorer,
+            Arc::new(fds_features::InMemoryFeatures::new(features)),
+            store,
+            Arc::new(ManualClock::new(now)),
+            PipelineConfig::default(),
+        )
+        .await
+        .expect("pipeline starts")
+    }
+
+    #[tokio::test]
+    async fn recording_a_label_appends_its_audit_record_once() {
+        let now = chrono::Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap();
+        let pipeline = pipeline(now).await;
+        let label = Label {
+            label_id: "lbl-1".into(),
+            event_id: Some("e-1".into()),
+            subscriber: Some(Pii::new("01012345678")),
+            outcome: Outcome::Fraud,
+            note: Some("confirmed by the customer".into()),
+            labelled_by: "key:ops".into(),
+            labelled_at: now,
+        };
+
+        pipeline.label(&label).await.unwrap();
+        pipeline.label(&label).await.unwrap();
+
+        let records = pipeline.store().audit_records(0, 10).await.unwrap();
+        assert_eq!(records.len(), 1, "a repeated label is not audited again");
+        let entry = &records[0].entry;
+        assert_eq!((entry.actor.as_str(), entry.action.as_str()), ("key:ops", "label.create"));
+        assert_eq!(entry.target, "label:lbl-1");
+        assert_eq!((entry.before.as_ref(), entry.at), (None, now));
+        assert_eq!(entry.after, Some(serde_json::to_value(&label).unwrap()));
+        assert_eq!(pipeline.store().labels(10).await.unwrap(), [label]);
     }
 }

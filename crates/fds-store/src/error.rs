@@ -3,9 +3,6 @@
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The URL names a backend this build cannot open (e.g. Postgres, for now).
-    #[error("{0} is not supported in this build yet")]
-    Unsupported(&'static str),
     /// The URL is not one the store understands. Never carries the URL itself,
     /// which may hold a password.
     #[error("invalid store url: {0}")]
@@ -13,6 +10,13 @@ pub enum StoreError {
     /// The database refused or failed (I/O, locks, constraints, connection).
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The database has a migration this build does not know: it was migrated by a
+    /// newer release. Nothing is migrated or written; run a release that knows it.
+    #[error(
+        "the database schema has migration {unknown}, which this build does not know \
+         (it knows up to {newest_known}): upgrade fds before opening this database"
+    )]
+    SchemaTooNew { unknown: i64, newest_known: i64 },
     /// Migrating the schema at open failed.
     #[error("migrating the database schema failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

@@ -16,10 +16,14 @@ pub(crate) fn minutes(n: i64) -> chrono::Duration {
 
 /// A carrier-billing payment by `subscriber`, `at_minute` minutes after [`t0`].
 pub(crate) fn payment(event_id: &str, subscriber: &str, at_minute: i64) -> Event {
-    let occurred_at = (t0() + minutes(at_minute)).to_rfc3339();
+    payment_at(event_id, subscriber, t0() + minutes(at_minute))
+}
+
+/// A carrier-billing payment by `subscriber` that occurred at `occurred_at`.
+pub(crate) fn payment_at(event_id: &str, subscriber: &str, occurred_at: Timestamp) -> Event {
     Event::from_value(
         json!({
-            "event_id": event_id, "occurred_at": occurred_at, "subscriber": subscriber,
+            "event_id": event_id, "occurred_at": occurred_at.to_rfc3339(), "subscriber": subscriber,
             "type": "payment", "amount": 49_000, "method": "carrier_billing",
             "merchant_id": "m-77", "merchant_category": "gift_card",
             "legacy_batch": "B-20261121"
@@ -69,7 +73,12 @@ pub(crate) fn decision(event: &Event, action: Action, score: f64) -> Decision {
 
 /// A record for a payment decided `action`.
 pub(crate) fn record(event_id: &str, subscriber: &str, at_minute: i64, action: Action) -> Record {
-    let event = payment(event_id, subscriber, at_minute);
+    record_at(event_id, subscriber, t0() + minutes(at_minute), action)
+}
+
+/// A record for a payment that occurred at `occurred_at`, decided `action`.
+pub(crate) fn record_at(event_id: &str, subscriber: &str, occurred_at: Timestamp, action: Action) -> Record {
+    let event = payment_at(event_id, subscriber, occurred_at);
     let decision = decision(&event, action, 40.0);
     let received_at = event.occurred_at + chrono::Duration::milliseconds(1);
     Record { event, decision, received_at }

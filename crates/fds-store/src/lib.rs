@@ -1,22 +1,38 @@
 //! Persistence for FDS: the [`Store`] trait, its SQLite backend (the embedded
-//! default) and the [`BatchWriter`] that turns a stream of scored events into
-//! batched, idempotent transactions.
+//! default), its Postgres backend (production) and the [`BatchWriter`] that turns
+//! a stream of scored events into batched, idempotent transactions.
 //!
-//! This crate owns the SQL, the schema and its migrations (`migrations/sqlite/`;
-//! Postgres follows in `migrations/postgres/`). It must never contain business
+//! This crate owns the SQL, the schema and its migrations (`migrations/sqlite/`,
+//! `migrations/postgres/`, applied at open; a database migrated by a newer build is
+//! refused with [`StoreError::SchemaTooNew`]). It must never contain business
 //! rules: what to score, block or label is decided by the callers, and the store
 //! only keeps and returns it. It never logs stored values (they hold PII).
 //!
-//! Timestamps are stored as integer microseconds since the Unix epoch, UTC (see
-//! `time.rs`), so range and ordering queries are plain integer comparisons.
+//! Timestamps are kept to the microsecond: integer microseconds since the Unix
+//! epoch, UTC, in SQLite (see `time.rs`), `timestamptz` in Postgres.
+//!
+//! Code map: `store.rs` (the trait and its values), `sqlite/` and `postgres/` (one
+//! backend each; Postgres partitions `events` and `decisions` by month, see
+//! `postgres/partitions.rs` and the migration), `codec.rs` (stored rows to core
+//! types, shared), `schema.rs` (the newer-schema guard), `writer.rs` (the batch
+//! writer), `audit.rs` (the hash-chained audit log: records, hashing, verification;
+//! each backend's `audit.rs` appends and reads). Tests: `suite.rs` is the
+//! behavioural suite run against both backends (`test_db.rs` gives each test a
+//! fresh SQLite file or Postgres database).
 
+pub mod audit;
+mod codec;
 mod error;
+mod postgres;
+mod schema;
 mod sqlite;
 mod store;
 mod time;
 mod writer;
 
+pub use audit::{verify_chain, AuditEntry, AuditHead, AuditRecord, ChainBreak, ChainVerifier};
 pub use error::StoreError;
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use store::{ActionCounts, Counts, Record, SaveSummary, Store};
 pub use writer::{BatchWriter, WriterConfig, WriterStats};
@@ -24,13 +40,13 @@ pub use writer::{BatchWriter, WriterConfig, WriterStats};
 use std::sync::Arc;
 
 /// Opens the store named by `url`, chosen by its scheme: `sqlite://path/to/file.db`
-/// or `sqlite::memory:` (see [`SqliteStore::open`]). `postgres://` URLs are refused
-/// with [`StoreError::Unsupported`] until the Postgres backend lands.
+/// or `sqlite::memory:` (see [`SqliteStore::open`]), `postgres://…` or
+/// `postgresql://…` (see [`PgStore::open`]).
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     let scheme = url.split_once(':').map(|(scheme, _)| scheme).unwrap_or_default();
     match scheme {
         "sqlite" => Ok(Arc::new(SqliteStore::open(url).await?)),
-        "postgres" | "postgresql" => Err(StoreError::Unsupported("the postgres store")),
+        "postgres" | "postgresql" => Ok(Arc::new(PgStore::open(url).await?)),
         _ => Err(StoreError::InvalidUrl(
             "expected `sqlite://path/to/fds.db`, `sqlite::memory:` or a `postgres://` url".into(),
         )),
@@ -39,18 +55,32 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
 
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod suite;
+#[cfg(test)]
+mod test_db;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn a_postgres_url_is_refused_as_unsupported() {
-        for url in ["postgres://fds@127.0.0.1:5432/fds", "postgresql://fds:secret@db/fds"] {
-            let err = open(url).await.err().expect("postgres is not available yet");
-            assert!(matches!(err, StoreError::Unsupported(_)), "{err}");
-            assert_eq!(err.to_string(), "the postgres store is not supported in this build yet");
+    async fn a_postgres_url_opens_the_postgres_store() {
+        let db = test_db::PgDatabase::create().await;
+        for scheme in ["postgres", "postgresql"] {
+            let url = db.url().replacen("postgres", scheme, 1);
+            let store = open(&url).await.expect("postgres store opens");
+            store.ping().await.expect("ping");
+            assert_eq!(store.counts().await.expect("counts"), Counts::default());
         }
+        db.drop_database().await;
+    }
+
+    #[tokio::test]
+    async fn a_malformed_postgres_url_is_an_invalid_url_that_does_not_echo_the_url() {
+        let err = open("postgres://fds:hunter2@db:notaport/fds").await.err().expect("bad port is refused");
+        assert!(matches!(err, StoreError::InvalidUrl(_)), "{err}");
+        assert!(!err.to_string().contains("hunter2"));
     }
 
     #[tokio::test]

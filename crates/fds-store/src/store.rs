@@ -1,5 +1,6 @@
 //! The store trait every backend implements, and the values it trades in.
 
+use crate::audit::{AuditEntry, AuditHead, AuditRecord};
 use crate::StoreError;
 use fds_core::{Action, Block, Decision, Event, Label, Timestamp};
 
@@ -111,6 +112,32 @@ pub trait Store: Send + Sync + 'static {
 
     /// Saves a label. Idempotent by label id: saving a label id again changes nothing.
     async fn save_label(&self, label: &Label) -> Result<(), StoreError>;
+
+    /// Saves a label and, when it is new, appends `audit` to the audit log in the
+    /// same transaction: both or neither. Returns the audit record, or `None` when
+    /// the label id was already stored (nothing changed, nothing is audited).
+    async fn save_label_audited(
+        &self,
+        label: &Label,
+        audit: AuditEntry,
+    ) -> Result<Option<AuditRecord>, StoreError>;
+
+    /// Appends `entry` to the audit log as the next record of the hash chain (see
+    /// `audit.rs`): the store assigns the sequence number and the hashes
+    /// atomically, so concurrent appends give a chain without gaps or forks.
+    /// There is no call to change or remove a record.
+    async fn append_audit(&self, entry: AuditEntry) -> Result<AuditRecord, StoreError>;
+
+    /// Up to `limit` audit records with `seq > after_seq`, in sequence order. Pass
+    /// the last record's `seq` to get the next page; `0` starts at the beginning.
+    async fn audit_records(&self, after_seq: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// The chain head: the last assigned sequence number and its hash. Read it
+    /// before paging through the log to verify it (see `ChainVerifier::finish`).
+    async fn audit_head(&self) -> Result<AuditHead, StoreError>;
+
+    /// The newest migration applied to the database: its schema version.
+    async fn schema_version(&self) -> Result<i64, StoreError>;
 
     /// Up to `limit` labels, most recently labelled first.
     async fn labels(&self, limit: u32) -> Result<Vec<Label>, StoreError>;

@@ -1,15 +1,22 @@
 //! The embedded SQLite backend: one database file (or memory), WAL journal, schema
 //! migrated at open. The default store, so `fds demo` runs on a bare machine.
 
-mod codec;
+mod audit;
 mod save;
 
+#[cfg(test)]
+pub(crate) use save::EVENTS_PER_STATEMENT;
+
+use crate::audit::{AuditEntry, AuditHead, AuditRecord};
+use crate::codec;
 use crate::store::{ActionCounts, Counts, Record, SaveSummary, Store};
+use crate::time::from_micros;
 use crate::StoreError;
 use fds_core::{Action, Block, Decision, Label, Timestamp};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use std::str::FromStr;
 use std::time::Duration;
@@ -62,7 +69,9 @@ impl Target {
 }
 
 impl SqliteStore {
-    /// Opens (creating when missing) the database at `url` and migrates its schema.
+    /// Opens (creating when missing) the database at `url` and migrates its schema,
+    /// after refusing ([`StoreError::SchemaTooNew`]) a database migrated by a newer
+    /// build.
     ///
     /// `url` is `sqlite://path/to/file.db` (parent directories and the file are
     /// created; `sqlite:///abs/path.db` for an absolute path) or `sqlite::memory:`.
@@ -96,6 +105,7 @@ impl SqliteStore {
                 SqlitePoolOptions::new().max_connections(FILE_CONNECTIONS).connect_with(options).await?
             }
         };
+        crate::schema::refuse_unknown(&applied_migrations(&pool).await?, &MIGRATOR)?;
         MIGRATOR.run(&pool).await?;
         Ok(SqliteStore { pool })
     }
@@ -105,6 +115,25 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// The pool, for tests that check or set up rows the interface does not expose.
+    #[cfg(test)]
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+/// The migration versions recorded in the database (none before the first migration).
+async fn applied_migrations(pool: &SqlitePool) -> Result<Vec<i64>, StoreError> {
+    let (exists,): (bool,) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
+    )
+    .fetch_one(pool)
+    .await?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_scalar("SELECT version FROM _sqlx_migrations").fetch_all(pool).await?)
 }
 
 #[async_trait::async_trait]
@@ -159,7 +188,7 @@ impl Store for SqliteStore {
 
     async fn active_blocks(&self, at: Timestamp) -> Result<Vec<Block>, StoreError> {
         let at = crate::time::to_micros(at);
-        let rows: Vec<codec::BlockRow> = sqlx::query_as(
+        let rows: Vec<codec::BlockRow<i64>> = sqlx::query_as(
             "SELECT block_id, subscriber, scope, since, until, decision_id, reason FROM blocks \
              WHERE released_at IS NULL AND since <= ? AND until > ? ORDER BY since, block_id",
         )
@@ -167,7 +196,7 @@ impl Store for SqliteStore {
         .bind(at)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter().map(codec::block).collect()
+        rows.into_iter().map(|row| codec::block(row, |m| from_micros(m, "blocks"))).collect()
     }
 
     async fn active_blocks_for_subscriber(
@@ -176,7 +205,7 @@ impl Store for SqliteStore {
         at: Timestamp,
     ) -> Result<Vec<Block>, StoreError> {
         let at = crate::time::to_micros(at);
-        let rows: Vec<codec::BlockRow> = sqlx::query_as(
+        let rows: Vec<codec::BlockRow<i64>> = sqlx::query_as(
             "SELECT block_id, subscriber, scope, since, until, decision_id, reason FROM blocks \
              WHERE subscriber = ? AND until > ? AND released_at IS NULL AND since <= ? \
              ORDER BY since, block_id",
@@ -186,36 +215,58 @@ impl Store for SqliteStore {
         .bind(at)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter().map(codec::block).collect()
+        rows.into_iter().map(|row| codec::block(row, |m| from_micros(m, "blocks"))).collect()
     }
 
     async fn save_label(&self, label: &Label) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO labels \
-             (label_id, event_id, subscriber, outcome, note, labelled_by, labelled_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (label_id) DO NOTHING",
-        )
-        .bind(&label.label_id)
-        .bind(label.event_id.as_deref())
-        .bind(label.subscriber.as_ref().map(|s| s.expose()))
-        .bind(label.outcome.as_str())
-        .bind(label.note.as_deref())
-        .bind(&label.labelled_by)
-        .bind(crate::time::to_micros(label.labelled_at))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        insert_label(&mut *self.pool.acquire().await?, label).await.map(drop)
+    }
+
+    async fn save_label_audited(
+        &self,
+        label: &Label,
+        audit: AuditEntry,
+    ) -> Result<Option<AuditRecord>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if !insert_label(&mut tx, label).await? {
+            tx.commit().await?;
+            return Ok(None);
+        }
+        let record = audit::append(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(Some(record))
+    }
+
+    async fn append_audit(&self, entry: AuditEntry) -> Result<AuditRecord, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let record = audit::append(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn audit_records(&self, after_seq: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        audit::records(&self.pool, after_seq, limit).await
+    }
+
+    async fn audit_head(&self) -> Result<AuditHead, StoreError> {
+        audit::head(&self.pool).await
+    }
+
+    async fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     async fn labels(&self, limit: u32) -> Result<Vec<Label>, StoreError> {
-        let rows: Vec<codec::LabelRow> = sqlx::query_as(
+        let rows: Vec<codec::LabelRow<i64>> = sqlx::query_as(
             "SELECT label_id, event_id, subscriber, outcome, note, labelled_by, labelled_at \
              FROM labels ORDER BY labelled_at DESC, label_id DESC LIMIT ?",
         )
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter().map(codec::label).collect()
+        rows.into_iter().map(|row| codec::label(row, |m| from_micros(m, "labels"))).collect()
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {
@@ -252,6 +303,25 @@ impl Store for SqliteStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+}
+
+/// Inserts `label` unless its id is stored; whether it was new.
+async fn insert_label(conn: &mut SqliteConnection, label: &Label) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO labels \
+             (label_id, event_id, subscriber, outcome, note, labelled_by, labelled_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (label_id) DO NOTHING",
+    )
+    .bind(&label.label_id)
+    .bind(label.event_id.as_deref())
+    .bind(label.subscriber.as_ref().map(|s| s.expose()))
+    .bind(label.outcome.as_str())
+    .bind(label.note.as_deref())
+    .bind(&label.labelled_by)
+    .bind(crate::time::to_micros(label.labelled_at))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 const MAX_BIND_PARAMS: usize = 32_766;
 
 /// Rows per multi-row insert, by the table's column count.
-pub(super) const EVENTS_PER_STATEMENT: usize = MAX_BIND_PARAMS / 6;
+pub(crate) const EVENTS_PER_STATEMENT: usize = MAX_BIND_PARAMS / 6;
 const DECISIONS_PER_STATEMENT: usize = MAX_BIND_PARAMS / 9;
 const BLOCKS_PER_STATEMENT: usize = MAX_BIND_PARAMS / 7;
 

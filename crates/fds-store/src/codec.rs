@@ -1,18 +1,21 @@
-//! Rows as SQLite returns them, and their decoding into core types. Decoding errors
-//! name the table and what was wrong, never the stored value (it may be PII).
+//! Stored rows and their decoding into core types, shared by both backends.
+//! Decoding errors name the table and what was wrong, never the stored value (it
+//! may be PII).
+//!
+//! Row tuples are generic over the stored timestamp `T` (SQLite keeps integer
+//! microseconds, Postgres `timestamptz`); the caller passes the conversion.
 
-use crate::time::from_micros;
 use crate::StoreError;
-use fds_core::{Block, BlockScope, Decision, Label, Outcome, Pii};
+use fds_core::{Block, BlockScope, Decision, Label, Outcome, Pii, Timestamp};
 
 /// `block_id, subscriber, scope, since, until, decision_id, reason`
-pub(super) type BlockRow = (String, String, String, i64, i64, String, String);
+pub(crate) type BlockRow<T> = (String, String, String, T, T, String, String);
 
 /// `label_id, event_id, subscriber, outcome, note, labelled_by, labelled_at`
-pub(super) type LabelRow = (String, Option<String>, Option<String>, String, Option<String>, String, i64);
+pub(crate) type LabelRow<T> = (String, Option<String>, Option<String>, String, Option<String>, String, T);
 
 /// A decision from its stored JSON.
-pub(super) fn decision(json: &str) -> Result<Decision, StoreError> {
+pub(crate) fn decision(json: &str) -> Result<Decision, StoreError> {
     serde_json::from_str(json).map_err(|e| {
         StoreError::corrupt(
             "decisions",
@@ -27,7 +30,7 @@ pub(super) fn decision(json: &str) -> Result<Decision, StoreError> {
 }
 
 /// A stored event from its contract JSON (validated again, without the future check).
-pub(super) fn event(json: &str) -> Result<fds_core::Event, StoreError> {
+pub(crate) fn event(json: &str) -> Result<fds_core::Event, StoreError> {
     let value: serde_json::Value = serde_json::from_str(json).map_err(|e| {
         StoreError::corrupt("events", format!("payload does not decode ({:?} error)", e.classify()))
     })?;
@@ -37,20 +40,26 @@ pub(super) fn event(json: &str) -> Result<fds_core::Event, StoreError> {
     })
 }
 
-pub(super) fn block(row: BlockRow) -> Result<Block, StoreError> {
+pub(crate) fn block<T>(
+    row: BlockRow<T>,
+    timestamp: impl Fn(T) -> Result<Timestamp, StoreError>,
+) -> Result<Block, StoreError> {
     let (block_id, subscriber, scope, since, until, decision_id, reason) = row;
     Ok(Block {
         block_id,
         subscriber: Pii::new(subscriber),
         scope: BlockScope::parse(&scope).ok_or_else(|| StoreError::corrupt("blocks", "unknown scope"))?,
-        since: from_micros(since, "blocks")?,
-        until: from_micros(until, "blocks")?,
+        since: timestamp(since)?,
+        until: timestamp(until)?,
         decision_id,
         reason,
     })
 }
 
-pub(super) fn label(row: LabelRow) -> Result<Label, StoreError> {
+pub(crate) fn label<T>(
+    row: LabelRow<T>,
+    timestamp: impl Fn(T) -> Result<Timestamp, StoreError>,
+) -> Result<Label, StoreError> {
     let (label_id, event_id, subscriber, outcome, note, labelled_by, labelled_at) = row;
     Ok(Label {
         label_id,
@@ -59,7 +68,7 @@ pub(super) fn label(row: LabelRow) -> Result<Label, StoreError> {
         outcome: outcome_of(&outcome)?,
         note,
         labelled_by,
-        labelled_at: from_micros(labelled_at, "labels")?,
+        labelled_at: timestamp(labelled_at)?,
     })
 }
 
@@ -71,13 +80,17 @@ fn outcome_of(stored: &str) -> Result<Outcome, StoreError> {
 }
 
 /// A `COUNT(*)` result.
-pub(super) fn count(n: i64, table: &'static str) -> Result<u64, StoreError> {
+pub(crate) fn count(n: i64, table: &'static str) -> Result<u64, StoreError> {
     u64::try_from(n).map_err(|_| StoreError::corrupt(table, "negative count"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn micros(table: &'static str) -> impl Fn(i64) -> Result<Timestamp, StoreError> {
+        move |m| crate::time::from_micros(m, table)
+    }
 
     #[test]
     fn a_decision_that_does_not_decode_is_reported_without_its_content() {
@@ -89,9 +102,9 @@ mod tests {
 
     #[test]
     fn unknown_enum_values_are_corrupt_rows() {
-        let row: BlockRow = ("b".into(), "010".into(), "lines".into(), 0, 1, "d".into(), "r".into());
-        assert!(matches!(block(row), Err(StoreError::Corrupt { table: "blocks", .. })));
-        let row: LabelRow = ("l".into(), None, None, "maybe".into(), None, "ana".into(), 0);
-        assert!(matches!(label(row), Err(StoreError::Corrupt { table: "labels", .. })));
+        let row: BlockRow<i64> = ("b".into(), "010".into(), "lines".into(), 0, 1, "d".into(), "r".into());
+        assert!(matches!(block(row, micros("blocks")), Err(StoreError::Corrupt { table: "blocks", .. })));
+        let row: LabelRow<i64> = ("l".into(), None, None, "maybe".into(), None, "ana".into(), 0);
+        assert!(matches!(label(row, micros("labels")), Err(StoreError::Corrupt { table: "labels", .. })));
     }
 }

@@ -1,0 +1,286 @@
+//! The Postgres backend, for production: a connection pool, schema migrated at
+//! open (after refusing a schema newer than this build), `events` and `decisions`
+//! partitioned by month with partitions created ahead, batches saved with one
+//! `UNNEST` insert per table.
+
+mod audit;
+mod partitions;
+mod save;
+
+use crate::audit::{AuditEntry, AuditHead, AuditRecord};
+use crate::codec;
+use crate::store::{ActionCounts, Counts, Record, SaveSummary, Store};
+use crate::StoreError;
+use fds_core::{Action, Block, Decision, Label, Timestamp};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::Connection;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The schema, embedded at compile time.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Connections per store. The batch writer uses one at a time; the rest serve API
+/// reads and dashboards. Small on purpose: a 2-core pod gains nothing from more,
+/// and Postgres pays per connection.
+const CONNECTIONS: u32 = 8;
+
+/// How long a caller waits for a free connection (or for the server to answer a
+/// connect) before the call fails. The batch writer retries failed saves.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A store in one Postgres database.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    partitions: Arc<partitions::Partitions>,
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (`postgres://user:password@host:5432/db`
+    /// or `postgresql://…`), refuses a schema newer than this build knows
+    /// ([`StoreError::SchemaTooNew`]), applies this build's pending migrations and
+    /// creates the partitions of the current month (by the database clock) and of
+    /// the few after it. The database itself must exist.
+    pub async fn open(url: &str) -> Result<PgStore, StoreError> {
+        // The parser's message may quote the URL, which may hold a password.
+        let options = PgConnectOptions::from_str(url).map_err(|_| {
+            StoreError::InvalidUrl("a postgres url reads `postgres://user@host:5432/database`".into())
+        })?;
+        // One plain connection for the set-up: a server that is down or refuses
+        // fails here at once with its own error, where the pool would retry until
+        // its timeout and report only that.
+        let mut setup = PgConnection::connect_with(&options).await?;
+        crate::schema::refuse_unknown(&applied_migrations(&mut setup).await?, &MIGRATOR)?;
+        MIGRATOR.run(&mut setup).await?;
+        sqlx::query("SELECT fds_create_partitions_ahead($1)")
+            .bind(partitions::MONTHS_AHEAD as i32)
+            .execute(&mut setup)
+            .await?;
+        setup.close().await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await?;
+        Ok(PgStore { pool, partitions: Arc::default() })
+    }
+
+    /// Closes every connection, waiting for those in use to be returned. Later
+    /// calls on this store fail.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The pool, for tests that check or set up rows the interface does not expose.
+    #[cfg(test)]
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// The migration versions recorded in the database (none before the first migration).
+async fn applied_migrations(conn: &mut PgConnection) -> Result<Vec<i64>, StoreError> {
+    let (exists,): (bool,) =
+        sqlx::query_as("SELECT to_regclass('_sqlx_migrations') IS NOT NULL").fetch_one(&mut *conn).await?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version").fetch_all(conn).await?)
+}
+
+#[async_trait::async_trait]
+impl Store for PgStore {
+    async fn save(&self, batch: &[Record]) -> Result<SaveSummary, StoreError> {
+        save::save(&self.pool, &self.partitions, batch).await
+    }
+
+    async fn decision_for_event(&self, event_id: &str) -> Result<Option<Decision>, StoreError> {
+        // The guard table's `occurred_at` picks the one partition to read: as a
+        // sub-select (an init plan) it prunes the others at run time, which a join
+        // on it does not.
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT decision::text FROM decisions WHERE event_id = $1 \
+             AND occurred_at = (SELECT occurred_at FROM event_ids WHERE event_id = $1)",
+        )
+        .bind(event_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(json,)| codec::decision(&json)).transpose()
+    }
+
+    async fn decisions_for_subscriber(
+        &self,
+        subscriber: &str,
+        limit: u32,
+    ) -> Result<Vec<Decision>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT decision::text FROM decisions WHERE subscriber = $1 \
+             ORDER BY occurred_at DESC, decision_id DESC LIMIT $2",
+        )
+        .bind(subscriber)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|(json,)| codec::decision(json)).collect()
+    }
+
+    async fn events_after(
+        &self,
+        after: (Timestamp, &str),
+        limit: u32,
+    ) -> Result<Vec<fds_core::Event>, StoreError> {
+        let (at, event_id) = after;
+        // A row comparison, so the `(occurred_at, event_id)` index serves it; the
+        // cursor is truncated to the microsecond like the stored values.
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT payload::text FROM events WHERE (occurred_at, event_id) > ($1, $2) \
+             ORDER BY occurred_at, event_id LIMIT $3",
+        )
+        .bind(at)
+        .bind(event_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|(json,)| codec::event(json)).collect()
+    }
+
+    async fn active_blocks(&self, at: Timestamp) -> Result<Vec<Block>, StoreError> {
+        let rows: Vec<codec::BlockRow<Timestamp>> = sqlx::query_as(
+            "SELECT block_id, subscriber, scope, since, until, decision_id, reason FROM blocks \
+             WHERE released_at IS NULL AND since <= $1 AND until > $1 ORDER BY since, block_id",
+        )
+        .bind(at)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(|row| codec::block(row, Ok)).collect()
+    }
+
+    async fn active_blocks_for_subscriber(
+        &self,
+        subscriber: &str,
+        at: Timestamp,
+    ) -> Result<Vec<Block>, StoreError> {
+        let rows: Vec<codec::BlockRow<Timestamp>> = sqlx::query_as(
+            "SELECT block_id, subscriber, scope, since, until, decision_id, reason FROM blocks \
+             WHERE subscriber = $1 AND until > $2 AND released_at IS NULL AND since <= $2 \
+             ORDER BY since, block_id",
+        )
+        .bind(subscriber)
+        .bind(at)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(|row| codec::block(row, Ok)).collect()
+    }
+
+    async fn save_label(&self, label: &Label) -> Result<(), StoreError> {
+        insert_label(&mut *self.pool.acquire().await?, label).await.map(drop)
+    }
+
+    async fn save_label_audited(
+        &self,
+        label: &Label,
+        audit: AuditEntry,
+    ) -> Result<Option<AuditRecord>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if !insert_label(&mut tx, label).await? {
+            tx.commit().await?;
+            return Ok(None);
+        }
+        let record = audit::append(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(Some(record))
+    }
+
+    async fn append_audit(&self, entry: AuditEntry) -> Result<AuditRecord, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let record = audit::append(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn audit_records(&self, after_seq: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        audit::records(&self.pool, after_seq, limit).await
+    }
+
+    async fn audit_head(&self) -> Result<AuditHead, StoreError> {
+        audit::head(&self.pool).await
+    }
+
+    async fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn labels(&self, limit: u32) -> Result<Vec<Label>, StoreError> {
+        let rows: Vec<codec::LabelRow<Timestamp>> = sqlx::query_as(
+            "SELECT label_id, event_id, subscriber, outcome, note, labelled_by, labelled_at \
+             FROM labels ORDER BY labelled_at DESC, label_id DESC LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(|row| codec::label(row, Ok)).collect()
+    }
+
+    async fn counts(&self) -> Result<Counts, StoreError> {
+        // One snapshot for both statements, so the totals and the per-action split agree.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+        let (events, decisions, blocks, labels): (i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM events), (SELECT COUNT(*) FROM decisions), \
+                    (SELECT COUNT(*) FROM blocks), (SELECT COUNT(*) FROM labels)",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let per_action: Vec<(String, i64)> =
+            sqlx::query_as("SELECT action, COUNT(*) FROM decisions GROUP BY action")
+                .fetch_all(&mut *tx)
+                .await?;
+        tx.commit().await?;
+
+        let mut decisions_by_action = ActionCounts::default();
+        for (action, n) in per_action {
+            let action =
+                Action::parse(&action).ok_or_else(|| StoreError::corrupt("decisions", "unknown action"))?;
+            decisions_by_action.add(action, codec::count(n, "decisions")?);
+        }
+        Ok(Counts {
+            events: codec::count(events, "events")?,
+            decisions: codec::count(decisions, "decisions")?,
+            blocks: codec::count(blocks, "blocks")?,
+            labels: codec::count(labels, "labels")?,
+            decisions_by_action,
+        })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+/// Inserts `label` unless its id is stored; whether it was new.
+async fn insert_label(conn: &mut PgConnection, label: &Label) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO labels \
+             (label_id, event_id, subscriber, outcome, note, labelled_by, labelled_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (label_id) DO NOTHING",
+    )
+    .bind(&label.label_id)
+    .bind(label.event_id.as_deref())
+    .bind(label.subscriber.as_ref().map(|s| s.expose()))
+    .bind(label.outcome.as_str())
+    .bind(label.note.as_deref())
+    .bind(&label.labelled_by)
+    .bind(label.labelled_at)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests;

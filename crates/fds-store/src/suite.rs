@@ -1,0 +1,513 @@
+//! The behavioural suite of the [`Store`] interface: every test body is written
+//! once against `Arc<dyn Store>` and runs against both backends, a fresh SQLite
+//! file and a fresh Postgres database (see `test_db.rs`).
+//!
+//! Backend-specific tests (file handling, URLs, partitions, schema guards) live
+//! next to each backend.
+
+use crate::audit::{actions, BreakReason, GENESIS_HASH};
+use crate::fixtures::{minutes, payment, record, t0};
+use crate::test_db::Subject;
+use crate::{
+    verify_chain, ActionCounts, AuditEntry, AuditHead, ChainBreak, ChainVerifier, Counts, Record,
+    SaveSummary, StoreError,
+};
+use fds_core::{Action, Decision, Label, Outcome, Pii};
+
+/// Instantiates each named body once per backend: `suite::sqlite::<name>` and
+/// `suite::postgres::<name>`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    crate::test_db::run(crate::test_db::Backend::Sqlite, super::$name).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    crate::test_db::run(crate::test_db::Backend::Postgres, super::$name).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    a_saved_decision_reads_back_as_it_was,
+    the_event_is_kept_in_the_data_mart_as_its_contract_json,
+    an_unknown_field_holding_a_nul_character_is_stored_and_read_back,
+    saving_the_same_batch_twice_stores_each_event_once,
+    a_repeat_inside_one_batch_is_a_duplicate_and_the_first_copy_wins,
+    an_empty_batch_saves_nothing,
+    a_batch_that_fails_part_way_stores_nothing,
+    a_batch_larger_than_one_statement_is_saved_whole,
+    decisions_for_a_subscriber_come_newest_first_up_to_the_limit,
+    active_blocks_respect_since_and_until,
+    active_blocks_for_a_subscriber_leave_out_other_subscribers,
+    a_released_block_is_no_longer_active,
+    labels_round_trip_newest_first,
+    saving_a_label_again_changes_nothing,
+    counts_split_decisions_by_action,
+    events_page_out_in_event_time_order_from_a_cursor,
+    timestamps_are_kept_to_the_microsecond,
+    audit_records_chain_from_the_genesis_hash,
+    audit_records_page_out_in_sequence_order,
+    concurrent_audit_appends_give_a_gap_free_valid_chain,
+    the_audit_log_refuses_update_and_delete,
+    an_audit_record_edited_in_sql_is_found_by_verify_at_its_seq,
+    an_audit_record_deleted_in_sql_is_found_by_verify_at_its_seq,
+    the_newest_audit_record_deleted_in_sql_is_found_against_the_head,
+    a_new_label_is_saved_with_its_audit_record_and_a_repeat_with_none,
+    the_schema_version_is_the_newest_migration,
+);
+
+async fn a_saved_decision_reads_back_as_it_was(s: Subject) {
+    let store = s.store;
+    let r = record("e-1", "01012345678", 0, Action::Block);
+
+    let summary = store.save(std::slice::from_ref(&r)).await.unwrap();
+
+    assert_eq!(summary, SaveSummary { inserted: 1, duplicates: 0 });
+    assert_eq!(store.decision_for_event("e-1").await.unwrap(), Some(r.decision));
+    assert_eq!(store.decision_for_event("e-2").await.unwrap(), None);
+}
+
+async fn the_event_is_kept_in_the_data_mart_as_its_contract_json(s: Subject) {
+    let r = record("e-1", "01012345678", 0, Action::Allow);
+    s.store.save(std::slice::from_ref(&r)).await.unwrap();
+
+    let row = s.raw.stored_event("e-1").await;
+
+    assert_eq!(row.subscriber, "01012345678");
+    assert_eq!(row.event_type, "payment");
+    assert_eq!(row.occurred_at, r.event.occurred_at);
+    assert_eq!(row.received_at, r.received_at);
+    assert_eq!(row.payload, r.event.to_json());
+    assert_eq!(row.payload["legacy_batch"], "B-20261121", "unknown fields are kept too");
+}
+
+async fn an_unknown_field_holding_a_nul_character_is_stored_and_read_back(s: Subject) {
+    let store = s.store;
+    let mut event = payment("e-1", "01012345678", 0);
+    event.extra.insert("legacy_note".into(), serde_json::Value::String("a\u{0}b".into()));
+    let r = Record {
+        decision: crate::fixtures::decision(&event, Action::Allow, 1.0),
+        received_at: event.occurred_at,
+        event,
+    };
+
+    assert_eq!(store.save(std::slice::from_ref(&r)).await.unwrap().inserted, 1);
+
+    let events = store.events_after((t0() - minutes(1), ""), 10).await.unwrap();
+    assert_eq!(events, [r.event]);
+}
+
+async fn saving_the_same_batch_twice_stores_each_event_once(s: Subject) {
+    let store = s.store;
+    let batch = vec![
+        record("e-1", "01012345678", 0, Action::Allow),
+        record("e-2", "01012345678", 1, Action::Review),
+        record("e-3", "01099998888", 2, Action::Block),
+    ];
+
+    let first = store.save(&batch).await.unwrap();
+    let second = store.save(&batch).await.unwrap();
+
+    assert_eq!(first, SaveSummary { inserted: 3, duplicates: 0 });
+    assert_eq!(second, SaveSummary { inserted: 0, duplicates: 3 });
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.events, counts.decisions, counts.blocks), (3, 3, 1));
+}
+
+async fn a_repeat_inside_one_batch_is_a_duplicate_and_the_first_copy_wins(s: Subject) {
+    let store = s.store;
+    let first = record("e-1", "01012345678", 0, Action::Review);
+    let repeat = record("e-1", "01012345678", 0, Action::Block);
+    let other = record("e-2", "01012345678", 1, Action::Allow);
+
+    let summary = store.save(&[first.clone(), other, repeat]).await.unwrap();
+
+    assert_eq!(summary, SaveSummary { inserted: 2, duplicates: 1 });
+    assert_eq!(store.decision_for_event("e-1").await.unwrap(), Some(first.decision));
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.events, counts.decisions, counts.blocks), (2, 2, 0));
+}
+
+async fn an_empty_batch_saves_nothing(s: Subject) {
+    let store = s.store;
+    assert_eq!(store.save(&[]).await.unwrap(), SaveSummary::default());
+    assert_eq!(store.counts().await.unwrap(), Counts::default());
+}
+
+async fn a_batch_that_fails_part_way_stores_nothing(s: Subject) {
+    let store = s.store;
+    let existing = record("e-1", "01012345678", 0, Action::Block);
+    store.save(std::slice::from_ref(&existing)).await.unwrap();
+    // A new event whose block id clashes with the stored block: the block insert,
+    // the last statement of the transaction, fails.
+    let fresh = record("e-2", "01012345678", 1, Action::Allow);
+    let mut clashing = record("e-3", "01012345678", 2, Action::Block);
+    if let Some(block) = clashing.decision.block.as_mut() {
+        block.block_id = existing.decision.block.clone().unwrap().block_id;
+    }
+
+    let result = store.save(&[fresh, clashing]).await;
+
+    assert!(matches!(result, Err(StoreError::Database(_))), "{result:?}");
+    assert_eq!(store.decision_for_event("e-2").await.unwrap(), None);
+    assert_eq!(store.decision_for_event("e-3").await.unwrap(), None);
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.events, counts.decisions, counts.blocks), (1, 1, 1));
+}
+
+async fn a_batch_larger_than_one_statement_is_saved_whole(s: Subject) {
+    let store = s.store;
+    // More rows than fit the bound-parameter limit of one SQLite events insert.
+    let n = crate::sqlite::EVENTS_PER_STATEMENT + 10;
+    let batch: Vec<Record> =
+        (0..n).map(|i| record(&format!("e-{i}"), "01012345678", (i % 600) as i64, Action::Block)).collect();
+
+    let summary = store.save(&batch).await.unwrap();
+
+    assert_eq!(summary, SaveSummary { inserted: n as u64, duplicates: 0 });
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.events, counts.decisions, counts.blocks), (n as u64, n as u64, n as u64));
+    let last = format!("e-{}", n - 1);
+    assert_eq!(store.decision_for_event(&last).await.unwrap(), Some(batch[n - 1].decision.clone()));
+}
+
+async fn decisions_for_a_subscriber_come_newest_first_up_to_the_limit(s: Subject) {
+    let store = s.store;
+    let batch = vec![
+        record("e-1", "01012345678", 1, Action::Allow),
+        record("e-3", "01012345678", 3, Action::Review),
+        record("e-2", "01012345678", 2, Action::Allow),
+        record("e-9", "01099998888", 9, Action::Block),
+    ];
+    store.save(&batch).await.unwrap();
+
+    let ids = |ds: Vec<Decision>| ds.into_iter().map(|d| d.event_id).collect::<Vec<_>>();
+    assert_eq!(ids(store.decisions_for_subscriber("01012345678", 2).await.unwrap()), ["e-3", "e-2"]);
+    assert_eq!(ids(store.decisions_for_subscriber("01012345678", 10).await.unwrap()), ["e-3", "e-2", "e-1"]);
+    assert!(store.decisions_for_subscriber("01000000000", 10).await.unwrap().is_empty());
+}
+
+async fn active_blocks_respect_since_and_until(s: Subject) {
+    let store = s.store;
+    let blocked = record("e-1", "01012345678", 0, Action::Block);
+    let allowed = record("e-2", "01012345678", 1, Action::Allow);
+    store.save(&[blocked.clone(), allowed]).await.unwrap();
+    let block = blocked.decision.block.clone().unwrap();
+    let micro = chrono::Duration::microseconds(1);
+
+    assert!(store.active_blocks(block.since - micro).await.unwrap().is_empty());
+    assert_eq!(store.active_blocks(block.since).await.unwrap(), std::slice::from_ref(&block));
+    assert_eq!(store.active_blocks(block.until - micro).await.unwrap(), std::slice::from_ref(&block));
+    assert!(store.active_blocks(block.until).await.unwrap().is_empty());
+}
+
+async fn active_blocks_for_a_subscriber_leave_out_other_subscribers(s: Subject) {
+    let store = s.store;
+    let mine = record("e-1", "01012345678", 0, Action::Block);
+    let theirs = record("e-2", "01099998888", 0, Action::Block);
+    store.save(&[mine.clone(), theirs]).await.unwrap();
+    let at = t0() + minutes(5);
+
+    assert_eq!(store.active_blocks(at).await.unwrap().len(), 2);
+    assert_eq!(
+        store.active_blocks_for_subscriber("01012345678", at).await.unwrap(),
+        [mine.decision.block.unwrap()]
+    );
+    assert!(store.active_blocks_for_subscriber("01000000000", at).await.unwrap().is_empty());
+}
+
+async fn a_released_block_is_no_longer_active(s: Subject) {
+    let store = s.store;
+    let blocked = record("e-1", "01012345678", 0, Action::Block);
+    store.save(std::slice::from_ref(&blocked)).await.unwrap();
+    let at = t0() + minutes(5);
+    assert_eq!(store.active_blocks(at).await.unwrap().len(), 1);
+
+    s.raw.release_all_blocks(at).await;
+
+    assert!(store.active_blocks(at).await.unwrap().is_empty());
+    assert!(store.active_blocks_for_subscriber("01012345678", at).await.unwrap().is_empty());
+}
+
+fn label(id: &str, minute: i64, note: &str) -> Label {
+    Label {
+        label_id: id.into(),
+        event_id: Some("e-1".into()),
+        subscriber: None,
+        outcome: Outcome::Fraud,
+        note: Some(note.into()),
+        labelled_by: "analyst-kim".into(),
+        labelled_at: t0() + minutes(minute),
+    }
+}
+
+async fn labels_round_trip_newest_first(s: Subject) {
+    let store = s.store;
+    let on_event = label("l-1", 10, "confirmed by the victim");
+    let on_subscriber = Label {
+        label_id: "l-2".into(),
+        event_id: None,
+        subscriber: Some(Pii::new("01012345678")),
+        outcome: Outcome::Legit,
+        note: None,
+        labelled_by: "chargeback-feed".into(),
+        labelled_at: t0() + minutes(20),
+    };
+
+    store.save_label(&on_event).await.unwrap();
+    store.save_label(&on_subscriber).await.unwrap();
+
+    assert_eq!(store.labels(10).await.unwrap(), [on_subscriber.clone(), on_event]);
+    assert_eq!(store.labels(1).await.unwrap(), [on_subscriber]);
+}
+
+async fn saving_a_label_again_changes_nothing(s: Subject) {
+    let store = s.store;
+    let original = label("l-1", 10, "confirmed by the victim");
+
+    store.save_label(&original).await.unwrap();
+    store.save_label(&label("l-1", 30, "a second opinion")).await.unwrap();
+
+    assert_eq!(store.labels(10).await.unwrap(), [original]);
+    assert_eq!(store.counts().await.unwrap().labels, 1);
+}
+
+async fn counts_split_decisions_by_action(s: Subject) {
+    let store = s.store;
+    let batch = vec![
+        record("e-1", "01012345678", 0, Action::Allow),
+        record("e-2", "01012345678", 1, Action::Allow),
+        record("e-3", "01012345678", 2, Action::Review),
+        record("e-4", "01099998888", 3, Action::Block),
+    ];
+    store.save(&batch).await.unwrap();
+    store.save_label(&label("l-1", 10, "confirmed")).await.unwrap();
+
+    let counts = store.counts().await.unwrap();
+
+    assert_eq!(
+        counts,
+        Counts {
+            events: 4,
+            decisions: 4,
+            blocks: 1,
+            labels: 1,
+            decisions_by_action: ActionCounts { allow: 2, review: 1, block: 1 },
+        }
+    );
+    assert_eq!(counts.decisions_by_action.get(Action::Review), 1);
+}
+
+async fn events_page_out_in_event_time_order_from_a_cursor(s: Subject) {
+    let store = s.store;
+    // Saved out of order, with two events at the same instant.
+    let batch = vec![
+        record("c", "01011110000", 3, Action::Allow),
+        record("a", "01011110000", 1, Action::Allow),
+        record("b2", "01022220000", 2, Action::Allow),
+        record("b1", "01011110000", 2, Action::Allow),
+    ];
+    store.save(&batch).await.unwrap();
+
+    let first = store.events_after((t0(), ""), 2).await.unwrap();
+    let ids: Vec<&str> = first.iter().map(|e| e.event_id.as_str()).collect();
+    assert_eq!(ids, ["a", "b1"]);
+    let last = first.last().unwrap();
+    let rest = store.events_after((last.occurred_at, &last.event_id), 10).await.unwrap();
+    let ids: Vec<&str> = rest.iter().map(|e| e.event_id.as_str()).collect();
+    assert_eq!(ids, ["b2", "c"]);
+    assert_eq!(rest[0], batch[2].event);
+
+    let later = store.events_after((t0() + minutes(2), "~"), 10).await.unwrap();
+    assert_eq!(later.len(), 1);
+}
+
+async fn timestamps_are_kept_to_the_microsecond(s: Subject) {
+    let store = s.store;
+    let mut r = record("e-1", "01012345678", 0, Action::Block);
+    let fine = chrono::Duration::nanoseconds(123_456_789);
+    let micros = chrono::Duration::microseconds(123_456);
+    r.received_at += fine;
+    if let Some(block) = r.decision.block.as_mut() {
+        block.since += fine;
+    }
+    store.save(std::slice::from_ref(&r)).await.unwrap();
+
+    let row = s.raw.stored_event("e-1").await;
+    assert_eq!(row.received_at, r.received_at - fine + micros);
+    let since = r.decision.block.as_ref().unwrap().since - fine + micros;
+    assert!(store.active_blocks(since - chrono::Duration::nanoseconds(1)).await.unwrap().is_empty());
+    let active = store.active_blocks(since).await.unwrap();
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0].since, since);
+}
+
+fn audit_entry(n: u32) -> AuditEntry {
+    AuditEntry {
+        actor: format!("analyst-{n}"),
+        action: actions::BLOCK_RELEASE.into(),
+        target: format!("block:b-{n}"),
+        before: Some(serde_json::json!({"released": false, "n": n})),
+        after: Some(serde_json::json!({"released": true, "reason": "verified", "n": n})),
+        at: t0() + minutes(i64::from(n)) + chrono::Duration::nanoseconds(1_500),
+    }
+}
+
+/// Appends `n` records one after the other.
+async fn append_records(store: &dyn crate::Store, n: u32) {
+    for i in 1..=n {
+        store.append_audit(audit_entry(i)).await.unwrap();
+    }
+}
+
+async fn audit_records_chain_from_the_genesis_hash(s: Subject) {
+    let store = s.store;
+
+    let first = store.append_audit(audit_entry(1)).await.unwrap();
+    let second = store.append_audit(audit_entry(2)).await.unwrap();
+
+    assert_eq!((first.seq, second.seq), (1, 2));
+    assert_eq!(first.prev_hash, GENESIS_HASH);
+    assert_eq!(second.prev_hash, first.hash);
+    assert_eq!(
+        first.entry.at,
+        t0() + minutes(1) + chrono::Duration::microseconds(1),
+        "kept to the microsecond"
+    );
+    let stored = store.audit_records(0, 10).await.unwrap();
+    assert_eq!(stored, [first, second], "records read back exactly as appended");
+    assert_eq!(verify_chain(&stored), Ok(2));
+}
+
+async fn audit_records_page_out_in_sequence_order(s: Subject) {
+    let store = s.store;
+    append_records(store.as_ref(), 5).await;
+
+    let page = store.audit_records(0, 2).await.unwrap();
+    let rest = store.audit_records(page[1].seq, 10).await.unwrap();
+
+    assert_eq!(page.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(rest.iter().map(|r| r.seq).collect::<Vec<_>>(), [3, 4, 5]);
+    assert_eq!(rest[0].entry, audit_entry(3).normalised());
+    assert!(store.audit_records(5, 10).await.unwrap().is_empty());
+}
+
+async fn concurrent_audit_appends_give_a_gap_free_valid_chain(s: Subject) {
+    let tasks: Vec<_> = (0..6u32)
+        .map(|task| {
+            let store = s.store.clone();
+            tokio::spawn(async move {
+                for i in 0..10 {
+                    store.append_audit(audit_entry(task * 100 + i)).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+
+    let records = s.store.audit_records(0, 1000).await.unwrap();
+
+    assert_eq!(records.len(), 60);
+    assert_eq!(verify_chain(&records), Ok(60));
+}
+
+async fn the_audit_log_refuses_update_and_delete(s: Subject) {
+    append_records(s.store.as_ref(), 2).await;
+
+    let update = s.raw.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 1").await;
+    let delete = s.raw.execute("DELETE FROM audit_log WHERE seq = 2").await;
+
+    for result in [update, delete] {
+        let error = result.expect_err("the append-only guard refuses");
+        assert!(error.to_string().contains("audit_log is append-only"), "{error}");
+    }
+    assert_eq!(verify_chain(&s.store.audit_records(0, 10).await.unwrap()), Ok(2));
+}
+
+async fn an_audit_record_edited_in_sql_is_found_by_verify_at_its_seq(s: Subject) {
+    append_records(s.store.as_ref(), 5).await;
+    s.raw.disable_audit_guard().await;
+
+    let touched = s.raw.execute("UPDATE audit_log SET target = 'block:b-999' WHERE seq = 3").await.unwrap();
+
+    assert_eq!(touched, 1);
+    let records = s.store.audit_records(0, 10).await.unwrap();
+    assert_eq!(verify_chain(&records), Err(ChainBreak { seq: 3, reason: BreakReason::HashMismatch }));
+}
+
+async fn an_audit_record_deleted_in_sql_is_found_by_verify_at_its_seq(s: Subject) {
+    append_records(s.store.as_ref(), 5).await;
+    s.raw.disable_audit_guard().await;
+
+    let touched = s.raw.execute("DELETE FROM audit_log WHERE seq = 2").await.unwrap();
+
+    assert_eq!(touched, 1);
+    let records = s.store.audit_records(0, 10).await.unwrap();
+    assert_eq!(verify_chain(&records), Err(ChainBreak { seq: 2, reason: BreakReason::Missing { next: 3 } }));
+}
+
+async fn a_new_label_is_saved_with_its_audit_record_and_a_repeat_with_none(s: Subject) {
+    let store = s.store;
+    let label = Label {
+        label_id: "l-1".into(),
+        event_id: Some("e-1".into()),
+        subscriber: None,
+        outcome: Outcome::Fraud,
+        note: None,
+        labelled_by: "ana".into(),
+        labelled_at: t0(),
+    };
+    let entry = AuditEntry {
+        actor: "ana".into(),
+        action: actions::LABEL_CREATE.into(),
+        target: "label:l-1".into(),
+        before: None,
+        after: Some(serde_json::to_value(&label).unwrap()),
+        at: t0(),
+    };
+
+    let first = store.save_label_audited(&label, entry.clone()).await.unwrap();
+    let again = store.save_label_audited(&label, entry.clone()).await.unwrap();
+
+    assert_eq!(first.map(|r| (r.seq, r.entry)), Some((1, entry)));
+    assert_eq!(again, None, "a repeat changes nothing and is not audited");
+    assert_eq!(store.labels(10).await.unwrap(), [label]);
+    assert_eq!(store.audit_records(0, 10).await.unwrap().len(), 1);
+}
+
+async fn the_schema_version_is_the_newest_migration(s: Subject) {
+    assert_eq!(s.store.schema_version().await.unwrap(), 2);
+}
+
+async fn the_newest_audit_record_deleted_in_sql_is_found_against_the_head(s: Subject) {
+    assert_eq!(s.store.audit_head().await.unwrap(), AuditHead { seq: 0, hash: GENESIS_HASH.into() });
+    append_records(s.store.as_ref(), 3).await;
+    s.raw.disable_audit_guard().await;
+    s.raw.execute("DELETE FROM audit_log WHERE seq = 3").await.unwrap();
+
+    let head = s.store.audit_head().await.unwrap();
+    let records = s.store.audit_records(0, 10).await.unwrap();
+    let mut verifier = ChainVerifier::new();
+    for record in &records {
+        verifier.push(record).unwrap();
+    }
+
+    assert_eq!(head.seq, 3);
+    assert_eq!(verify_chain(&records), Ok(2), "the chain alone cannot tell");
+    assert_eq!(
+        verifier.finish(&head),
+        Err(ChainBreak { seq: 3, reason: BreakReason::TailMissing { head: 3 } })
+    );
+}

@@ -7,6 +7,7 @@ mod demo;
 mod eval;
 mod migrate_cmd;
 mod model_cmd;
+mod retention_cmd;
 mod rules_cmd;
 mod serve;
 mod setup;
@@ -55,6 +56,10 @@ enum Command {
         #[command(subcommand)]
         command: audit_cmd::AuditCommand,
     },
+    /// Remove decisions and events past retention (12 full months plus the current
+    /// one; events 90 days), except those of subscribers on legal hold, and print
+    /// what was removed (`--dry-run`: what would be, removing nothing).
+    Retention(retention_cmd::RetentionArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +73,7 @@ fn main() -> ExitCode {
         Command::Model { command } => model_cmd::run(command),
         Command::Migrate(args) => migrate_cmd::run(args),
         Command::Audit { command } => audit_cmd::run(command),
+        Command::Retention(args) => retention_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -32,6 +32,9 @@
 //! | `key.revoke`    | `key:<key id>`     | before: key id and scope             |
 //! | `key.rotate`    | `key:<key id>`     | before / after: key ids              |
 //! | `pii.reveal`    | `subscriber:<blind index>` | after: which fields were shown |
+//! | `hold.place`    | `hold:<hold id>`   | after: the legal hold                |
+//! | `hold.lift`     | `hold:<hold id>`   | before: the legal hold               |
+//! | `retention.run` | `retention:<time>` | after: the retention report (actor `retention`) |
 //!
 //! New actions follow the same shape; the store accepts any string and judges none.
 //! `before` and `after` must never hold secrets; they may hold PII where the action
@@ -70,6 +73,12 @@ pub mod actions {
     pub const KEY_ROTATE: &str = "key.rotate";
     /// Someone was shown decrypted PII.
     pub const PII_REVEAL: &str = "pii.reveal";
+    /// A legal hold was placed on a subscriber (or a case about one).
+    pub const HOLD_PLACE: &str = "hold.place";
+    /// A legal hold was lifted.
+    pub const HOLD_LIFT: &str = "hold.lift";
+    /// A retention run removed expired decisions and events.
+    pub const RETENTION_RUN: &str = "retention.run";
 }
 
 /// What happened, as the caller reports it; the store adds the chain.

@@ -16,7 +16,8 @@
 //! `postgres/partitions.rs` and the migration), `codec.rs` (stored rows to core
 //! types, shared), `schema.rs` (the newer-schema guard), `writer.rs` (the batch
 //! writer), `audit.rs` (the hash-chained audit log: records, hashing, verification;
-//! each backend's `audit.rs` appends and reads). Tests: `suite.rs` is the
+//! each backend's `audit.rs` appends and reads), `retention.rs` (retention policy,
+//! report and legal holds; each backend's `retention.rs` runs it). Tests: `suite.rs` is the
 //! behavioural suite run against both backends (`test_db.rs` gives each test a
 //! fresh SQLite file or Postgres database).
 
@@ -24,6 +25,7 @@ pub mod audit;
 mod codec;
 mod error;
 mod postgres;
+pub mod retention;
 mod schema;
 mod sqlite;
 mod store;
@@ -33,6 +35,7 @@ mod writer;
 pub use audit::{verify_chain, AuditEntry, AuditHead, AuditRecord, ChainBreak, ChainVerifier};
 pub use error::StoreError;
 pub use postgres::PgStore;
+pub use retention::{LegalHold, RemovedRows, RetentionPolicy, RetentionReport};
 pub use sqlite::SqliteStore;
 pub use store::{ActionCounts, Counts, Record, SaveSummary, Store};
 pub use writer::{BatchWriter, WriterConfig, WriterStats};

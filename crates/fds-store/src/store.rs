@@ -1,6 +1,7 @@
 //! The store trait every backend implements, and the values it trades in.
 
 use crate::audit::{AuditEntry, AuditHead, AuditRecord};
+use crate::retention::{LegalHold, RetentionPolicy, RetentionReport};
 use crate::StoreError;
 use fds_core::{Action, Block, Decision, Event, Label, Timestamp};
 
@@ -147,4 +148,42 @@ pub trait Store: Send + Sync + 'static {
 
     /// Checks the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Places a legal hold on `subscriber` (for `case_id`, if given): until it is
+    /// lifted, retention removes none of the subscriber's decisions and events.
+    /// Appends a `hold.place` audit record by `actor` in the same transaction.
+    async fn place_hold(
+        &self,
+        subscriber: &str,
+        case_id: Option<&str>,
+        reason: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<LegalHold, StoreError>;
+
+    /// Lifts the active hold `hold_id` and appends a `hold.lift` audit record by
+    /// `actor` in the same transaction. Returns the hold, or `None` when there is
+    /// no active hold of that id (nothing changes, nothing is audited). The
+    /// subscriber stays held while another of its holds is active.
+    async fn lift_hold(
+        &self,
+        hold_id: i64,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Option<LegalHold>, StoreError>;
+
+    /// The active (not lifted) holds, oldest first.
+    async fn holds(&self) -> Result<Vec<LegalHold>, StoreError>;
+
+    /// Removes what `policy` no longer keeps at `now` (see `retention.rs`), except
+    /// the rows of held subscribers, and reports it per table and month; appends
+    /// one `retention.run` audit record with the report. With `dry_run`, removes
+    /// and appends nothing and reports what a run would remove. Running it again
+    /// removes nothing more.
+    async fn retention(
+        &self,
+        policy: RetentionPolicy,
+        now: Timestamp,
+        dry_run: bool,
+    ) -> Result<RetentionReport, StoreError>;
 }

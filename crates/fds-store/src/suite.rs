@@ -6,7 +6,8 @@
 //! next to each backend.
 
 use crate::audit::{actions, BreakReason, GENESIS_HASH};
-use crate::fixtures::{minutes, payment, record, t0};
+use crate::fixtures::{minutes, payment, record, record_at, t0};
+use crate::retention::{RemovedRows, RetentionPolicy, DECISIONS, EVENTS};
 use crate::test_db::Subject;
 use crate::{
     verify_chain, ActionCounts, AuditEntry, AuditHead, ChainBreak, ChainVerifier, Counts, Record,
@@ -64,6 +65,12 @@ on_both_backends!(
     the_newest_audit_record_deleted_in_sql_is_found_against_the_head,
     a_new_label_is_saved_with_its_audit_record_and_a_repeat_with_none,
     the_schema_version_is_the_newest_migration,
+    a_held_decision_older_than_a_year_survives_retention_and_an_unheld_one_goes,
+    a_dry_run_removes_nothing_and_reports_what_the_real_run_then_removes,
+    lifting_the_hold_lets_the_next_retention_run_remove_what_it_kept,
+    running_retention_twice_removes_nothing_more,
+    placing_and_lifting_a_hold_are_audited_and_a_lifted_hold_cannot_be_lifted_again,
+    after_retention_an_expired_event_is_stored_again_and_a_held_one_stays_a_duplicate,
 );
 
 async fn a_saved_decision_reads_back_as_it_was(s: Subject) {
@@ -488,7 +495,7 @@ async fn a_new_label_is_saved_with_its_audit_record_and_a_repeat_with_none(s: Su
 }
 
 async fn the_schema_version_is_the_newest_migration(s: Subject) {
-    assert_eq!(s.store.schema_version().await.unwrap(), 2);
+    assert_eq!(s.store.schema_version().await.unwrap(), 3);
 }
 
 async fn the_newest_audit_record_deleted_in_sql_is_found_against_the_head(s: Subject) {
@@ -510,4 +517,229 @@ async fn the_newest_audit_record_deleted_in_sql_is_found_against_the_head(s: Sub
         verifier.finish(&head),
         Err(ChainBreak { seq: 3, reason: BreakReason::TailMissing { head: 3 } })
     );
+}
+
+// Retention and legal holds. The run is at `t0()` (2026-11-21 12:00 UTC): decisions
+// before 2025-11-01 go (the current month and the 12 before it stay), events
+// before 2026-08-23 12:00 go (90 days).
+
+const HELD: &str = "01011112222";
+const UNHELD: &str = "01033334444";
+
+fn utc(year: i32, month: u32, day: u32, hour: u32, minute: u32) -> fds_core::Timestamp {
+    use chrono::TimeZone;
+    chrono::Utc.with_ymd_and_hms(year, month, day, hour, minute, 0).unwrap()
+}
+
+/// Decisions on both sides of both cut-offs, for a held and an unheld subscriber.
+fn retention_batch() -> Vec<Record> {
+    vec![
+        record_at("h-old", HELD, utc(2025, 3, 10, 9, 0), Action::Block),
+        record_at("u-old", UNHELD, utc(2025, 3, 10, 9, 5), Action::Review),
+        record_at("u-oct", UNHELD, utc(2025, 10, 31, 23, 59), Action::Allow),
+        record_at("u-nov", UNHELD, utc(2025, 11, 1, 0, 0), Action::Allow),
+        record_at("h-jan", HELD, utc(2026, 1, 10, 8, 0), Action::Allow),
+        record_at("u-aug", UNHELD, utc(2026, 8, 23, 11, 0), Action::Allow),
+        record_at("u-aug2", UNHELD, utc(2026, 8, 23, 13, 0), Action::Allow),
+        record_at("u-now", UNHELD, utc(2026, 11, 5, 10, 0), Action::Review),
+    ]
+}
+
+/// Saves [`retention_batch`] and holds [`HELD`] for a case; returns the hold id.
+async fn retention_setup(store: &dyn crate::Store) -> i64 {
+    store.save(&retention_batch()).await.unwrap();
+    let hold = store.place_hold(HELD, Some("case-42"), "police request", "legal-lee", t0()).await.unwrap();
+    hold.hold_id
+}
+
+fn removed(table: &str, month: &str, rows: u64, held: u64) -> RemovedRows {
+    RemovedRows { table: table.into(), month: month.into(), rows, held }
+}
+
+/// What a run at `t0()` removes from [`retention_batch`] with [`HELD`] on hold.
+fn expected_removals() -> Vec<RemovedRows> {
+    vec![
+        removed(DECISIONS, "2025-03", 1, 1),
+        removed(DECISIONS, "2025-10", 1, 0),
+        removed(EVENTS, "2025-03", 1, 1),
+        removed(EVENTS, "2025-10", 1, 0),
+        removed(EVENTS, "2025-11", 1, 0),
+        removed(EVENTS, "2026-01", 0, 1),
+        removed(EVENTS, "2026-08", 1, 0),
+    ]
+}
+
+async fn decided_events(store: &dyn crate::Store, ids: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for id in ids {
+        if let Some(decision) = store.decision_for_event(id).await.unwrap() {
+            found.push(decision.event_id);
+        }
+    }
+    found
+}
+
+async fn stored_event_ids(store: &dyn crate::Store) -> Vec<String> {
+    let events = store.events_after((utc(2000, 1, 1, 0, 0), ""), 100).await.unwrap();
+    events.into_iter().map(|e| e.event_id).collect()
+}
+
+const ALL_IDS: [&str; 8] = ["h-old", "u-old", "u-oct", "u-nov", "h-jan", "u-aug", "u-aug2", "u-now"];
+
+async fn a_held_decision_older_than_a_year_survives_retention_and_an_unheld_one_goes(s: Subject) {
+    let store = s.store.as_ref();
+    retention_setup(store).await;
+    let batch = retention_batch();
+
+    let report = store.retention(RetentionPolicy::default(), t0(), false).await.unwrap();
+
+    assert!(!report.dry_run);
+    assert_eq!(report.decisions_cutoff, utc(2025, 11, 1, 0, 0));
+    assert_eq!(report.events_cutoff, utc(2026, 8, 23, 12, 0));
+    assert_eq!(report.removed, expected_removals());
+    assert_eq!(
+        decided_events(store, &ALL_IDS).await,
+        ["h-old", "u-nov", "h-jan", "u-aug", "u-aug2", "u-now"],
+        "the held decision and the current month with the 12 before it stay"
+    );
+    assert_eq!(store.decision_for_event("h-old").await.unwrap(), Some(batch[0].decision.clone()));
+    let held: Vec<String> =
+        store.decisions_for_subscriber(HELD, 10).await.unwrap().into_iter().map(|d| d.event_id).collect();
+    assert_eq!(held, ["h-jan", "h-old"]);
+    let unheld: Vec<String> =
+        store.decisions_for_subscriber(UNHELD, 10).await.unwrap().into_iter().map(|d| d.event_id).collect();
+    assert_eq!(unheld, ["u-now", "u-aug2", "u-aug", "u-nov"]);
+    assert_eq!(stored_event_ids(store).await, ["h-old", "h-jan", "u-aug2", "u-now"]);
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.decisions, counts.events, counts.decisions_by_action.block), (6, 4, 1));
+
+    let audit = store.audit_records(0, 10).await.unwrap();
+    assert_eq!(
+        audit.iter().map(|r| r.entry.action.as_str()).collect::<Vec<_>>(),
+        ["hold.place", "retention.run"]
+    );
+    let run = &audit[1].entry;
+    assert_eq!(run.actor, "retention");
+    assert_eq!(run.after, Some(serde_json::to_value(&report).unwrap()));
+    assert_eq!(verify_chain(&audit), Ok(2));
+}
+
+async fn a_dry_run_removes_nothing_and_reports_what_the_real_run_then_removes(s: Subject) {
+    let store = s.store.as_ref();
+    retention_setup(store).await;
+    let before = store.counts().await.unwrap();
+
+    let dry = store.retention(RetentionPolicy::default(), t0(), true).await.unwrap();
+
+    assert!(dry.dry_run);
+    assert_eq!(dry.removed, expected_removals());
+    assert_eq!(store.counts().await.unwrap(), before);
+    assert_eq!(decided_events(store, &ALL_IDS).await.len(), 8);
+    assert_eq!(stored_event_ids(store).await.len(), 8);
+    assert_eq!(store.audit_records(0, 10).await.unwrap().len(), 1, "only the hold is audited");
+
+    let real = store.retention(RetentionPolicy::default(), t0(), false).await.unwrap();
+
+    assert_eq!(real.removed, dry.removed);
+    assert_eq!(real.partitions_dropped, dry.partitions_dropped);
+    let after = store.counts().await.unwrap();
+    assert_eq!(before.decisions - after.decisions, dry.rows_removed(DECISIONS));
+    assert_eq!(before.events - after.events, dry.rows_removed(EVENTS));
+}
+
+async fn lifting_the_hold_lets_the_next_retention_run_remove_what_it_kept(s: Subject) {
+    let store = s.store.as_ref();
+    let hold_id = retention_setup(store).await;
+    store.retention(RetentionPolicy::default(), t0(), false).await.unwrap();
+
+    let lifted = store.lift_hold(hold_id, "legal-lee", t0() + minutes(5)).await.unwrap();
+    let report = store.retention(RetentionPolicy::default(), t0() + minutes(10), false).await.unwrap();
+
+    assert_eq!(lifted.map(|h| h.hold_id), Some(hold_id));
+    assert!(store.holds().await.unwrap().is_empty());
+    assert_eq!(
+        report.removed,
+        [
+            removed(DECISIONS, "2025-03", 1, 0),
+            removed(EVENTS, "2025-03", 1, 0),
+            removed(EVENTS, "2026-01", 1, 0)
+        ]
+    );
+    assert_eq!(store.decision_for_event("h-old").await.unwrap(), None);
+    assert_eq!(decided_events(store, &["h-old", "h-jan"]).await, ["h-jan"], "h-jan is within the year");
+    assert_eq!(stored_event_ids(store).await, ["u-aug2", "u-now"]);
+}
+
+async fn running_retention_twice_removes_nothing_more(s: Subject) {
+    let store = s.store.as_ref();
+    retention_setup(store).await;
+    store.retention(RetentionPolicy::default(), t0(), false).await.unwrap();
+    let counts = store.counts().await.unwrap();
+
+    let again = store.retention(RetentionPolicy::default(), t0(), false).await.unwrap();
+
+    assert_eq!(again.rows_removed(DECISIONS) + again.rows_removed(EVENTS), 0);
+    assert_eq!((again.rows_held(DECISIONS), again.rows_held(EVENTS)), (1, 2), "the held rows are still held");
+    assert!(again.partitions_dropped.is_empty());
+    assert_eq!(store.counts().await.unwrap(), counts);
+    assert_eq!(decided_events(store, &ALL_IDS).await.len(), 6);
+    assert_eq!(verify_chain(&store.audit_records(0, 10).await.unwrap()), Ok(3));
+}
+
+async fn placing_and_lifting_a_hold_are_audited_and_a_lifted_hold_cannot_be_lifted_again(s: Subject) {
+    let store = s.store.as_ref();
+
+    let first = store.place_hold(HELD, Some("case-42"), "police request", "legal-lee", t0()).await.unwrap();
+    let second =
+        store.place_hold(HELD, None, "regulator inquiry", "legal-kim", t0() + minutes(1)).await.unwrap();
+
+    assert_eq!(first.subscriber, Pii::new(HELD));
+    assert_eq!(first.case_id.as_deref(), Some("case-42"));
+    assert_eq!(store.holds().await.unwrap(), [first.clone(), second.clone()]);
+
+    let lifted = store.lift_hold(first.hold_id, "legal-lee", t0() + minutes(2)).await.unwrap();
+    let again = store.lift_hold(first.hold_id, "legal-lee", t0() + minutes(3)).await.unwrap();
+
+    assert_eq!(lifted, Some(first.clone()));
+    assert_eq!(again, None);
+    assert_eq!(
+        store.holds().await.unwrap(),
+        std::slice::from_ref(&second),
+        "the other hold still holds the subscriber"
+    );
+    let audit = store.audit_records(0, 10).await.unwrap();
+    let summary: Vec<(&str, &str, &str)> = audit
+        .iter()
+        .map(|r| (r.entry.actor.as_str(), r.entry.action.as_str(), r.entry.target.as_str()))
+        .collect();
+    let (t1, t2) = (format!("hold:{}", first.hold_id), format!("hold:{}", second.hold_id));
+    assert_eq!(
+        summary,
+        [
+            ("legal-lee", "hold.place", t1.as_str()),
+            ("legal-kim", "hold.place", t2.as_str()),
+            ("legal-lee", "hold.lift", t1.as_str())
+        ]
+    );
+    assert_eq!(audit[2].entry.before, Some(serde_json::to_value(&first).unwrap()));
+    assert_eq!(verify_chain(&audit), Ok(3));
+
+    // Still held by the second hold: nothing of the subscriber goes.
+    store.save(&[record_at("h-old", HELD, utc(2025, 3, 10, 9, 0), Action::Block)]).await.unwrap();
+    store.retention(RetentionPolicy::default(), t0(), false).await.unwrap();
+    assert!(store.decision_for_event("h-old").await.unwrap().is_some());
+}
+
+async fn after_retention_an_expired_event_is_stored_again_and_a_held_one_stays_a_duplicate(s: Subject) {
+    let store = s.store.as_ref();
+    retention_setup(store).await;
+    store.retention(RetentionPolicy::default(), t0(), false).await.unwrap();
+    let batch = retention_batch();
+
+    let held = store.save(&batch[0..1]).await.unwrap();
+    let expired = store.save(&batch[1..2]).await.unwrap();
+
+    assert_eq!(held, SaveSummary { inserted: 0, duplicates: 1 });
+    assert_eq!(expired, SaveSummary { inserted: 1, duplicates: 0 });
+    assert_eq!(store.decision_for_event("u-old").await.unwrap(), Some(batch[1].decision.clone()));
 }

@@ -5,10 +5,12 @@
 
 mod audit;
 mod partitions;
+mod retention;
 mod save;
 
 use crate::audit::{AuditEntry, AuditHead, AuditRecord};
 use crate::codec;
+use crate::retention::{LegalHold, RetentionPolicy, RetentionReport};
 use crate::store::{ActionCounts, Counts, Record, SaveSummary, Store};
 use crate::StoreError;
 use fds_core::{Action, Block, Decision, Label, Timestamp};
@@ -100,10 +102,12 @@ impl Store for PgStore {
     async fn decision_for_event(&self, event_id: &str) -> Result<Option<Decision>, StoreError> {
         // The guard table's `occurred_at` picks the one partition to read: as a
         // sub-select (an init plan) it prunes the others at run time, which a join
-        // on it does not.
+        // on it does not. A held decision whose partition retention dropped is in
+        // `held_decisions`.
         let row: Option<(String,)> = sqlx::query_as(
             "SELECT decision::text FROM decisions WHERE event_id = $1 \
-             AND occurred_at = (SELECT occurred_at FROM event_ids WHERE event_id = $1)",
+             AND occurred_at = (SELECT occurred_at FROM event_ids WHERE event_id = $1) \
+             UNION ALL SELECT decision::text FROM held_decisions WHERE event_id = $1 LIMIT 1",
         )
         .bind(event_id)
         .fetch_optional(&self.pool)
@@ -117,8 +121,11 @@ impl Store for PgStore {
         limit: u32,
     ) -> Result<Vec<Decision>, StoreError> {
         let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT decision::text FROM decisions WHERE subscriber = $1 \
-             ORDER BY occurred_at DESC, decision_id DESC LIMIT $2",
+            "SELECT decision::text FROM ( \
+                 SELECT decision, occurred_at, decision_id FROM decisions WHERE subscriber = $1 \
+                 UNION ALL \
+                 SELECT decision, occurred_at, decision_id FROM held_decisions WHERE subscriber = $1 \
+             ) AS kept ORDER BY occurred_at DESC, decision_id DESC LIMIT $2",
         )
         .bind(subscriber)
         .bind(i64::from(limit))
@@ -136,8 +143,13 @@ impl Store for PgStore {
         // A row comparison, so the `(occurred_at, event_id)` index serves it; the
         // cursor is truncated to the microsecond like the stored values.
         let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT payload::text FROM events WHERE (occurred_at, event_id) > ($1, $2) \
-             ORDER BY occurred_at, event_id LIMIT $3",
+            "SELECT payload::text FROM ( \
+                 (SELECT payload, occurred_at, event_id FROM events \
+                  WHERE (occurred_at, event_id) > ($1, $2) ORDER BY occurred_at, event_id LIMIT $3) \
+                 UNION ALL \
+                 (SELECT payload, occurred_at, event_id FROM held_events \
+                  WHERE (occurred_at, event_id) > ($1, $2) ORDER BY occurred_at, event_id LIMIT $3) \
+             ) AS kept ORDER BY occurred_at, event_id LIMIT $3",
         )
         .bind(at)
         .bind(event_id)
@@ -231,15 +243,18 @@ impl Store for PgStore {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
         let (events, decisions, blocks, labels): (i64, i64, i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM events), (SELECT COUNT(*) FROM decisions), \
+            "SELECT (SELECT COUNT(*) FROM events) + (SELECT COUNT(*) FROM held_events), \
+                    (SELECT COUNT(*) FROM decisions) + (SELECT COUNT(*) FROM held_decisions), \
                     (SELECT COUNT(*) FROM blocks), (SELECT COUNT(*) FROM labels)",
         )
         .fetch_one(&mut *tx)
         .await?;
-        let per_action: Vec<(String, i64)> =
-            sqlx::query_as("SELECT action, COUNT(*) FROM decisions GROUP BY action")
-                .fetch_all(&mut *tx)
-                .await?;
+        let per_action: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT action, COUNT(*) FROM (SELECT action FROM decisions \
+                 UNION ALL SELECT action FROM held_decisions) AS kept GROUP BY action",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
 
         let mut decisions_by_action = ActionCounts::default();
@@ -260,6 +275,39 @@ impl Store for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn place_hold(
+        &self,
+        subscriber: &str,
+        case_id: Option<&str>,
+        reason: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<LegalHold, StoreError> {
+        retention::place_hold(&self.pool, subscriber, case_id, reason, actor, at).await
+    }
+
+    async fn lift_hold(
+        &self,
+        hold_id: i64,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Option<LegalHold>, StoreError> {
+        retention::lift_hold(&self.pool, hold_id, actor, at).await
+    }
+
+    async fn holds(&self) -> Result<Vec<LegalHold>, StoreError> {
+        retention::holds(&self.pool).await
+    }
+
+    async fn retention(
+        &self,
+        policy: RetentionPolicy,
+        now: Timestamp,
+        dry_run: bool,
+    ) -> Result<RetentionReport, StoreError> {
+        retention::run(&self.pool, &self.partitions, policy, now, dry_run).await
     }
 }
 

@@ -30,7 +30,27 @@ impl Month {
         Month { year: at.year(), month: at.month() }
     }
 
-    fn next(self) -> Month {
+    /// The month of the partition named `name` (`<parent>_YYYY_MM`), if it is one
+    /// of `parent`.
+    pub(super) fn of_partition(parent: &str, name: &str) -> Option<Month> {
+        let rest = name.strip_prefix(parent)?.strip_prefix('_')?;
+        let (year, month) = rest.split_once('_')?;
+        if year.len() != 4
+            || month.len() != 2
+            || !(year.bytes().chain(month.bytes())).all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        let month = Month { year: year.parse().ok()?, month: month.parse().ok()? };
+        (1..=12).contains(&month.month).then_some(month)
+    }
+
+    /// `YYYY-MM`.
+    pub(super) fn label(self) -> String {
+        format!("{:04}-{:02}", self.year, self.month)
+    }
+
+    pub(super) fn next(self) -> Month {
         if self.month == 12 {
             Month { year: self.year + 1, month: 1 }
         } else {
@@ -39,7 +59,7 @@ impl Month {
     }
 
     /// Midnight UTC on the first day of the month.
-    fn start(self) -> Result<Timestamp, StoreError> {
+    pub(super) fn start(self) -> Result<Timestamp, StoreError> {
         chrono::Utc.with_ymd_and_hms(self.year, self.month, 1, 0, 0, 0).single().ok_or_else(|| {
             StoreError::Encode {
                 what: "occurred_at",
@@ -129,6 +149,17 @@ mod tests {
                 month(2027, 2)
             ]
         );
+    }
+
+    #[test]
+    fn a_partition_name_gives_its_month_and_other_names_give_none() {
+        assert_eq!(Month::of_partition("decisions", "decisions_2025_03"), Some(month(2025, 3)));
+        assert_eq!(month(2025, 3).label(), "2025-03");
+        for name in
+            ["events_2025_03", "decisions_2025_13", "decisions_25_03", "decisions_2025_3x", "decisions"]
+        {
+            assert_eq!(Month::of_partition("decisions", name), None, "{name}");
+        }
     }
 
     #[test]

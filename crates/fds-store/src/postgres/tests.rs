@@ -1,8 +1,9 @@
-//! Postgres-only behaviour: the schema guard and migrations. The store interface
+//! Postgres-only behaviour: the schema guard, migrations, partitions and their retention. The store interface
 //! itself is covered by the shared suite (`suite.rs`) against both backends.
 
 use super::*;
 use crate::fixtures::{record, record_at};
+use crate::retention::RetentionPolicy;
 use crate::test_db::PgDatabase;
 use chrono::TimeZone;
 
@@ -276,6 +277,45 @@ async fn the_batch_writer_saves_everything_it_accepted_into_postgres_by_shutdown
 
     assert_eq!((stats.saved, stats.duplicates, stats.queued), (1000, 100, 0));
     assert_eq!(store.counts().await.unwrap().events, 1000);
+    store.close().await;
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn retention_drops_expired_month_partitions_and_keeps_held_rows_in_the_hold_tables() {
+    let db = PgDatabase::create().await;
+    let store = PgStore::open(db.url()).await.unwrap();
+    let march = chrono::Utc.with_ymd_and_hms(2025, 3, 10, 9, 0, 0).unwrap();
+    let now = chrono::Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap();
+    store
+        .save(&[
+            record_at("held", "01011112222", march, Action::Block),
+            record_at("gone", "01033334444", march, Action::Allow),
+        ])
+        .await
+        .unwrap();
+    store.place_hold("01011112222", None, "court order", "legal-lee", now).await.unwrap();
+
+    let dry = store.retention(RetentionPolicy::default(), now, true).await.unwrap();
+    assert!(partitions_of(&store, "decisions").await.contains(&"decisions_2025_03".to_string()));
+    let report = store.retention(RetentionPolicy::default(), now, false).await.unwrap();
+
+    assert_eq!(dry.partitions_dropped, report.partitions_dropped);
+    assert!(report.partitions_dropped.contains(&"decisions_2025_03".to_string()));
+    assert!(report.partitions_dropped.contains(&"events_2025_03".to_string()));
+    assert!(!partitions_of(&store, "decisions").await.contains(&"decisions_2025_03".to_string()));
+    assert!(!partitions_of(&store, "events").await.contains(&"events_2025_03".to_string()));
+    let held: Vec<String> =
+        sqlx::query_scalar("SELECT event_id FROM held_decisions").fetch_all(&store.pool).await.unwrap();
+    assert_eq!(held, ["held"]);
+    let held: Vec<String> =
+        sqlx::query_scalar("SELECT event_id FROM held_events").fetch_all(&store.pool).await.unwrap();
+    assert_eq!(held, ["held"]);
+    let ids: Vec<String> = sqlx::query_scalar("SELECT event_id FROM event_ids ORDER BY event_id")
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+    assert_eq!(ids, ["held"], "the expired event's idempotency row goes with its month");
     store.close().await;
     db.drop_database().await;
 }

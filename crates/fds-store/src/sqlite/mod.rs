@@ -2,6 +2,7 @@
 //! migrated at open. The default store, so `fds demo` runs on a bare machine.
 
 mod audit;
+mod retention;
 mod save;
 
 #[cfg(test)]
@@ -9,6 +10,7 @@ pub(crate) use save::EVENTS_PER_STATEMENT;
 
 use crate::audit::{AuditEntry, AuditHead, AuditRecord};
 use crate::codec;
+use crate::retention::{LegalHold, RetentionPolicy, RetentionReport};
 use crate::store::{ActionCounts, Counts, Record, SaveSummary, Store};
 use crate::time::from_micros;
 use crate::StoreError;
@@ -302,6 +304,39 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn place_hold(
+        &self,
+        subscriber: &str,
+        case_id: Option<&str>,
+        reason: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<LegalHold, StoreError> {
+        retention::place_hold(&self.pool, subscriber, case_id, reason, actor, at).await
+    }
+
+    async fn lift_hold(
+        &self,
+        hold_id: i64,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Option<LegalHold>, StoreError> {
+        retention::lift_hold(&self.pool, hold_id, actor, at).await
+    }
+
+    async fn holds(&self) -> Result<Vec<LegalHold>, StoreError> {
+        retention::holds(&self.pool).await
+    }
+
+    async fn retention(
+        &self,
+        policy: RetentionPolicy,
+        now: Timestamp,
+        dry_run: bool,
+    ) -> Result<RetentionReport, StoreError> {
+        retention::run(&self.pool, policy, now, dry_run).await
     }
 }
 

@@ -1,9 +1,17 @@
-//! `fds model ...`: the models beside the rules. `eval` trains the anomaly model on a
+//! `fds model ...`: the models beside the rules. `train` fits the anomaly model on a
+//! JSONL event file and writes its artifact; `eval` trains the anomaly model on a
 //! labelled CSV (the labels are not used for training) and reports how well its scores
 //! rank the labelled rows.
 
-use anyhow::{Context, Result};
-use fds_ml::{average_precision, read_labelled_csv, roc_auc, IsolationForest, Params};
+use crate::{eval, setup};
+use anyhow::{bail, Context, Result};
+use fds_features::{FeatureStore, InMemoryFeatures};
+use fds_ml::{
+    average_precision, data_hash, read_labelled_csv, roc_auc, AnomalyArtifact, IsolationForest, Params,
+    TrainingInfo, DEFAULT_QUANTILE, DEFAULT_SATURATION_QUANTILE,
+};
+use fds_scoring::{anomaly_spec, feature_row};
+use rand::{Rng, SeedableRng};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -13,6 +21,56 @@ pub(crate) enum ModelCommand {
     /// Train the anomaly model (isolation forest) on the numeric columns of a labelled CSV
     /// and print ROC-AUC and PR-AUC of its scores against the label column.
     Eval(EvalArgs),
+    /// Train a model on a JSONL event file and write its artifact.
+    ///
+    /// The events are replayed in file order through fresh velocity state (as `fds eval`
+    /// does) to build one row per event; the forest and its score threshold are fitted on
+    /// a uniform sample of the rows. Training from the store is a later step.
+    Train(TrainArgs),
+}
+
+/// The kinds of model `fds model train` can fit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ModelKind {
+    /// Isolation forest over the event and its velocity features (no labels needed).
+    Anomaly,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct TrainArgs {
+    /// Which model to train.
+    #[arg(long, value_enum)]
+    kind: ModelKind,
+    /// Events, one JSON object per line, in event-time order.
+    #[arg(long)]
+    events: PathBuf,
+    /// Where to write the artifact (JSON).
+    #[arg(long)]
+    out: PathBuf,
+    /// The rule library whose feature set builds the rows.
+    #[arg(long, default_value = "rules")]
+    rules: PathBuf,
+    /// Number of trees.
+    #[arg(long, default_value_t = Params::default().trees)]
+    trees: usize,
+    /// Rows sampled per tree (ψ).
+    #[arg(long, default_value_t = Params::default().sample_size)]
+    sample_size: usize,
+    /// Seed of the random generator (row sample and trees).
+    #[arg(long, default_value_t = Params::default().seed)]
+    seed: u64,
+    /// At most this many rows (a uniform reservoir sample of the events) are fitted on.
+    #[arg(long, default_value_t = 100_000)]
+    max_rows: usize,
+    /// Quantile of the training scores taken as the score threshold: events scoring
+    /// below it map to 0, the rest to 0..1.
+    #[arg(long, default_value_t = DEFAULT_QUANTILE)]
+    quantile: f64,
+    /// Quantile of the training scores at which the mapped score reaches 1 (a model
+    /// score of 1 adds `scoring.model_weight` points: enough for review on its own,
+    /// never for a block without rules); 1 maps a raw score of 1 to 1.
+    #[arg(long, default_value_t = DEFAULT_SATURATION_QUANTILE)]
+    saturation_quantile: f64,
 }
 
 #[derive(clap::Args)]
@@ -43,7 +101,99 @@ pub(crate) struct EvalArgs {
 pub(crate) fn run(command: ModelCommand) -> Result<ExitCode> {
     match command {
         ModelCommand::Eval(args) => eval(args),
+        ModelCommand::Train(args) => train(args),
     }
+}
+
+fn train(args: TrainArgs) -> Result<ExitCode> {
+    let ModelKind::Anomaly = args.kind;
+    if args.max_rows < 2 {
+        bail!("--max-rows must be at least 2");
+    }
+    let (feature_set, _) = setup::load_library(&args.rules)?;
+    let spec = anomaly_spec(&feature_set);
+    let bound = spec.bind(feature_set.names()).context("binding the feature spec")?;
+    let n_columns = spec.n_columns();
+    let features = InMemoryFeatures::new(feature_set.clone());
+    let utc_offset = feature_set.utc_offset();
+
+    // Reservoir sample (algorithm R) of the rows, so any file size fits in max_rows.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
+    let mut sample: Vec<f64> = Vec::new();
+    let (mut row, mut scratch) = (Vec::with_capacity(n_columns), Vec::new());
+    let mut events = 0u64;
+    let mut window: Option<(fds_core::Timestamp, fds_core::Timestamp)> = None;
+    let started = Instant::now();
+    let refused = eval::replay(&args.events, |event| {
+        let values = features.observe(&event);
+        feature_row(&bound, &event, &values, utc_offset, &mut scratch, &mut row);
+        let seen = events as usize;
+        events += 1;
+        let at = event.occurred_at;
+        window = Some(window.map_or((at, at), |(first, last)| (first.min(at), last.max(at))));
+        if seen < args.max_rows {
+            sample.extend_from_slice(&row);
+        } else {
+            let j = rng.gen_range(0..=seen);
+            if j < args.max_rows {
+                sample[j * n_columns..(j + 1) * n_columns].copy_from_slice(&row);
+            }
+        }
+    })?;
+    let replay = started.elapsed();
+    let Some((first, last)) = window else {
+        bail!("{} holds no valid events", args.events.display());
+    };
+
+    let params = Params { trees: args.trees, sample_size: args.sample_size, seed: args.seed };
+    let started = Instant::now();
+    let forest = IsolationForest::fit(&sample, n_columns, &params)
+        .context("training the isolation forest")?
+        .with_feature_names(spec.column_names())
+        .context("naming the features")?;
+    let fit = started.elapsed();
+    let rows = sample.len() / n_columns;
+    let training = TrainingInfo {
+        first_occurred_at: first.to_rfc3339(),
+        last_occurred_at: last.to_rfc3339(),
+        events,
+        rows: rows as u64,
+        data_hash: data_hash(&sample),
+    };
+    let started = Instant::now();
+    let artifact =
+        AnomalyArtifact::new(spec, forest, &sample, args.quantile, args.saturation_quantile, training)
+            .context("computing the score threshold")?;
+    let score_us = started.elapsed().as_secs_f64() * 1e6 / rows as f64;
+    let file =
+        std::fs::File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let mut writer = std::io::BufWriter::new(file);
+    artifact.write_json(&mut writer).with_context(|| format!("writing {}", args.out.display()))?;
+    std::io::Write::flush(&mut writer).with_context(|| format!("writing {}", args.out.display()))?;
+
+    println!("model       {} ({} columns)", artifact.version, n_columns);
+    println!(
+        "events      {events} ({refused} refused), {} .. {}",
+        artifact.training.first_occurred_at, artifact.training.last_occurred_at
+    );
+    println!("rows        {rows} fitted (data hash {})", &artifact.training.data_hash[..16]);
+    println!(
+        "forest      {} trees, {} rows per tree, seed {}",
+        params.trees,
+        artifact.forest.sample_size(),
+        params.seed
+    );
+    println!(
+        "mapping     0 at raw {:.4} (quantile {}), 1 at raw {:.4} (quantile {}) of training scores",
+        artifact.threshold, artifact.quantile, artifact.saturation, artifact.saturation_quantile
+    );
+    println!(
+        "time        replay {:.1} s, fit {:.1} ms, {score_us:.2} µs per row scored",
+        replay.as_secs_f64(),
+        fit.as_secs_f64() * 1e3
+    );
+    println!("written     {}", args.out.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// What `fds model eval` measured.

@@ -196,10 +196,10 @@ fn migrate_brings_a_fresh_sqlite_file_to_the_current_schema_and_refuses_a_newer_
 
     let (ok, stdout, stderr) = run(fds().arg("migrate").env("FDS__STORE__URL", &url));
     assert!(ok, "{stdout}\n{stderr}");
-    assert!(stdout.contains("is at schema version 2"), "{stdout}");
+    assert!(stdout.contains("is at schema version 3"), "{stdout}");
     assert!(dir.path().join("fds.db").exists());
     let (ok, stdout, _) = run(fds().arg("migrate").env("FDS__STORE__URL", &url));
-    assert!(ok && stdout.contains("schema version 2"), "migrating again changes nothing: {stdout}");
+    assert!(ok && stdout.contains("schema version 3"), "migrating again changes nothing: {stdout}");
 
     sqlite3(
         &dir,
@@ -270,4 +270,172 @@ fn audit_verify_names_the_newest_record_deleted_in_sql() {
         stderr.contains("audit chain broken at record 3: the record is missing (the chain head says"),
         "{stderr}"
     );
+}
+
+/// Opens the SQLite store at `url` through the store's interface, runs `f` on it
+/// and closes it again (every connection closed before the caller goes on).
+fn with_store<T>(url: &str, f: impl AsyncFnOnce(&fds_store::SqliteStore) -> T) -> T {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let store = fds_store::SqliteStore::open(url).await.expect("the store opens");
+        let out = f(&store).await;
+        store.close().await;
+        out
+    })
+}
+
+#[test]
+fn retention_dry_run_changes_nothing_and_the_real_run_keeps_held_and_recent_rows() {
+    use fds_store::Store;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = sqlite_url(&dir);
+    with_store(&url, async |store| {
+        store
+            .place_hold(
+                "01011112222",
+                Some("case-7"),
+                "court order",
+                "legal-lee",
+                chrono::DateTime::UNIX_EPOCH,
+            )
+            .await
+            .expect("hold")
+    });
+    // January 2001 is past any cut-off of this century; June 2099 is within every one.
+    let (jan_2001, jun_2099) = (979_552_800_000_000_i64, 4_084_768_800_000_000_i64);
+    let mut sql = String::new();
+    for (id, subscriber, at) in [
+        ("old", "01033334444", jan_2001),
+        ("held", "01011112222", jan_2001),
+        ("future", "01033334444", jun_2099),
+    ] {
+        sql.push_str(&format!(
+            "INSERT INTO events VALUES ('{id}', '{subscriber}', 'payment', {at}, {at}, '{{}}'); \
+             INSERT INTO decisions VALUES ('d-{id}', '{id}', '{subscriber}', 'allow', 1.0, 'pack-1', \
+             {at}, {at}, '{{}}');"
+        ));
+    }
+    sqlite3(&dir, &sql);
+    let counts = || with_store(&url, async |store| store.counts().await.expect("counts"));
+    let retention = || {
+        let mut cmd = fds();
+        cmd.arg("retention").env("FDS__STORE__URL", &url);
+        cmd
+    };
+
+    let (ok, stdout, stderr) = run(retention().arg("--dry-run"));
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("dry run, nothing removed"), "{stdout}");
+    assert!(stdout.contains("decisions 2001-01: would remove 1, kept on hold 1"), "{stdout}");
+    assert!(stdout.contains("would remove 1 decisions and 1 events"), "{stdout}");
+    assert_eq!((counts().decisions, counts().events), (3, 3));
+
+    let (ok, stdout, stderr) = run(retention().args(["--decisions-months", "12", "--events-days", "90"]));
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("decisions 2001-01: removed 1, kept on hold 1"), "{stdout}");
+    assert!(
+        stdout.contains("removed 1 decisions and 1 events; kept on hold 1 decisions and 1 events"),
+        "{stdout}"
+    );
+    assert_eq!((counts().decisions, counts().events), (2, 2));
+    let actions = with_store(&url, async |store| {
+        store
+            .audit_records(0, 10)
+            .await
+            .expect("audit")
+            .into_iter()
+            .map(|r| r.entry.action)
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(actions, ["hold.place", "retention.run"]);
+
+    let (ok, stdout, _) = run(&mut retention());
+    assert!(
+        ok && stdout.contains("removed 0 decisions and 0 events"),
+        "a second run removes nothing: {stdout}"
+    );
+}
+
+#[test]
+fn an_anomaly_model_trained_on_simulated_traffic_joins_the_rules_in_eval() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (events, truth, model) =
+        (dir.path().join("events.jsonl"), dir.path().join("truth.jsonl"), dir.path().join("model.json"));
+    let (ok, stdout, stderr) = run(fds()
+        .args(["sim", "--events", "20000", "--subscribers", "1500", "--seed", "3"])
+        .args(["--start", "2026-11-01T00:00:00+09:00", "--out"])
+        .arg(&events)
+        .arg("--truth")
+        .arg(&truth));
+    assert!(ok, "{stdout}\n{stderr}");
+    let (ok, stdout, stderr) = run(fds()
+        .args(["model", "train", "--kind", "anomaly", "--trees", "50", "--seed", "1", "--events"])
+        .arg(&events)
+        .arg("--out")
+        .arg(&model));
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("events      20000 (0 refused)"), "{stdout}");
+    let artifact: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&model).expect("artifact written")).expect("json");
+    assert!(
+        artifact["version"].as_str().is_some_and(|v| v.starts_with("anomaly-")),
+        "{}",
+        artifact["version"]
+    );
+    assert_eq!(artifact["training"]["rows"], 20000);
+
+    let (ok, stdout, stderr) = run(fds()
+        .args(["eval", "--json", "--events"])
+        .arg(&events)
+        .arg("--truth")
+        .arg(&truth)
+        .arg("--model")
+        .arg(&model));
+    assert!(ok, "{stdout}\n{stderr}");
+    let out: serde_json::Value = serde_json::from_str(&stdout).expect("json report");
+    assert_eq!(out["report"]["events"], 20000);
+    assert!(out["model"]["model"].as_str().is_some_and(|m| m.starts_with("anomaly@anomaly-")), "{stdout}");
+    assert!(out["model"]["caught_only_with_model_total"].is_u64(), "{stdout}");
+}
+
+#[test]
+fn eval_refuses_a_model_whose_features_the_rule_library_lacks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (events, truth, model, rules) = (
+        dir.path().join("events.jsonl"),
+        dir.path().join("truth.jsonl"),
+        dir.path().join("model.json"),
+        dir.path().join("rules"),
+    );
+    let (ok, stdout, stderr) = run(fds()
+        .args(["sim", "--events", "2000", "--subscribers", "300"])
+        .args(["--start", "2026-11-01T00:00:00+09:00", "--out"])
+        .arg(&events)
+        .arg("--truth")
+        .arg(&truth));
+    assert!(ok, "{stdout}\n{stderr}");
+    let (ok, stdout, stderr) = run(fds()
+        .args(["model", "train", "--kind", "anomaly", "--trees", "10", "--events"])
+        .arg(&events)
+        .arg("--out")
+        .arg(&model));
+    assert!(ok, "{stdout}\n{stderr}");
+    // A library whose feature set declares only one feature, and no rules.
+    std::fs::create_dir(&rules).expect("rules dir");
+    std::fs::write(
+        rules.join("features.toml"),
+        "utc_offset = \"+09:00\"\n\n[[feature]]\nname = \"only_feature\"\nentity = \"subscriber\"\nagg = \"count\"\nwindow = \"1h\"\n",
+    )
+    .expect("features written");
+    let (ok, stdout, stderr) = run(fds()
+        .args(["eval", "--events"])
+        .arg(&events)
+        .arg("--truth")
+        .arg(&truth)
+        .arg("--rules")
+        .arg(&rules)
+        .arg("--model")
+        .arg(&model));
+    assert!(!ok, "{stdout}\n{stderr}");
+    assert!(stderr.contains("which the feature set lacks"), "{stderr}");
 }

@@ -83,3 +83,20 @@ pub enum TableError {
     #[error("line {line}, label column `{column}`: expected 0, 1, false or true")]
     BadLabel { line: usize, column: String },
 }
+
+/// A feature-vector spec cannot serve with the given feature set.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SpecError {
+    /// The spec's row layout is not the one this build reads.
+    #[error("feature spec version {found} is not supported (this build reads version {supported})")]
+    UnsupportedVersion { found: u32, supported: u32 },
+    /// The spec names a velocity feature the serving feature set does not declare.
+    #[error("the model needs feature `{0}`, which the feature set lacks")]
+    MissingFeature(String),
+    /// The spec names a feature twice.
+    #[error("feature `{0}` appears twice in the spec")]
+    Duplicate(String),
+    /// The cap on velocity values is not a positive finite number.
+    #[error("never_cap must be a positive finite number")]
+    InvalidCap,
+}

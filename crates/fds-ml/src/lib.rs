@@ -3,8 +3,11 @@
 //! This crate owns the anomaly model ([`IsolationForest`]: Liu, Ting and Zhou's isolation
 //! forest, trained on a row-major `f64` matrix, scoring in 0..1 with per-feature
 //! contributions for explanations, serialised as a versioned artifact), the evaluation
-//! metrics ([`roc_auc`], [`average_precision`]), the drift measure ([`psi`]) and the reader
-//! for labelled numeric tables ([`read_labelled_csv`]) that `fds model eval` uses.
+//! metrics ([`roc_auc`], [`average_precision`]), the drift measure ([`psi`]), the
+//! feature-vector spec stored in every model artifact so training and serving build the
+//! same rows ([`FeatureSpec`]), the anomaly model artifact with its score mapping
+//! ([`AnomalyArtifact`]) and the reader for labelled numeric tables ([`read_labelled_csv`])
+//! that `fds model eval` uses.
 //!
 //! It must never do I/O of its own (readers and writers are passed in by the caller), run
 //! async code or read the clock: training is a pure function of the data, the parameters
@@ -12,17 +15,26 @@
 //!
 //! Code map: `forest` is the model and its artifact; `tree` builds and walks one isolation
 //! tree stored as a flat node array; `metrics` holds ROC-AUC and average precision; `psi`
-//! the population stability index; `table` the CSV reader; `error` the error types.
+//! the population stability index; `spec` the feature-vector spec (which inputs make a
+//! row); `artifact` the anomaly model artifact (forest + spec + score mapping); `table`
+//! the CSV reader; `error` the error types.
 
+mod artifact;
 mod error;
 mod forest;
 mod metrics;
 mod psi;
+mod spec;
 mod table;
 mod tree;
 
-pub use error::{MetricError, MlError, TableError};
+pub use artifact::{
+    data_hash, AnomalyArtifact, TrainingInfo, ANOMALY_FORMAT_VERSION, DEFAULT_QUANTILE,
+    DEFAULT_SATURATION_QUANTILE,
+};
+pub use error::{MetricError, MlError, SpecError, TableError};
 pub use forest::{average_path_length, IsolationForest, Params, FORMAT_VERSION};
 pub use metrics::{average_precision, roc_auc};
 pub use psi::psi;
+pub use spec::{BoundSpec, EventInputs, FeatureSpec, EVENT_COLUMNS, NEVER_CAP, SPEC_VERSION};
 pub use table::{read_labelled_csv, LabelledTable};

@@ -6,9 +6,11 @@
 //! async runtime. Feature state is updated by the caller, which hands the values in.
 //! `fixtures` runs the rule library's fixture cases through the real feature engine.
 
+mod anomaly;
 pub mod fixtures;
 mod model;
 
+pub use anomaly::{anomaly_spec, event_inputs, feature_row, AnomalyModel};
 pub use model::{Model, ModelScore};
 
 use fds_core::{

@@ -80,6 +80,27 @@ fn outcome_of(stored: &str) -> Result<Outcome, StoreError> {
 }
 
 /// A `COUNT(*)` result.
+/// [`Counts`](crate::Counts) from the row counts of events, decisions, blocks and labels
+/// and the `(action, rows)` pairs of decisions, as both backends read them.
+pub(crate) fn counts(
+    [events, decisions, blocks, labels]: [i64; 4],
+    per_action: Vec<(String, i64)>,
+) -> Result<crate::Counts, StoreError> {
+    let mut decisions_by_action = crate::ActionCounts::default();
+    for (action, n) in per_action {
+        let action = fds_core::Action::parse(&action)
+            .ok_or_else(|| StoreError::corrupt("decisions", "unknown action"))?;
+        decisions_by_action.add(action, count(n, "decisions")?);
+    }
+    Ok(crate::Counts {
+        events: count(events, "events")?,
+        decisions: count(decisions, "decisions")?,
+        blocks: count(blocks, "blocks")?,
+        labels: count(labels, "labels")?,
+        decisions_by_action,
+    })
+}
+
 pub(crate) fn count(n: i64, table: &'static str) -> Result<u64, StoreError> {
     u64::try_from(n).map_err(|_| StoreError::corrupt(table, "negative count"))
 }

@@ -6,6 +6,7 @@ use crate::fixtures::{record, record_at};
 use crate::retention::RetentionPolicy;
 use crate::test_db::PgDatabase;
 use chrono::TimeZone;
+use fds_core::Action;
 
 #[tokio::test]
 async fn opening_migrates_an_empty_database_and_reopening_keeps_its_data() {

@@ -11,10 +11,10 @@ pub(crate) use save::EVENTS_PER_STATEMENT;
 use crate::audit::{AuditEntry, AuditHead, AuditRecord};
 use crate::codec;
 use crate::retention::{LegalHold, RetentionPolicy, RetentionReport};
-use crate::store::{ActionCounts, Counts, Record, SaveSummary, Store};
+use crate::store::{Counts, Record, SaveSummary, Store};
 use crate::time::from_micros;
 use crate::StoreError;
-use fds_core::{Action, Block, Decision, Label, Timestamp};
+use fds_core::{Block, Decision, Label, Timestamp};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -286,19 +286,7 @@ impl Store for SqliteStore {
                 .await?;
         tx.commit().await?;
 
-        let mut decisions_by_action = ActionCounts::default();
-        for (action, n) in per_action {
-            let action =
-                Action::parse(&action).ok_or_else(|| StoreError::corrupt("decisions", "unknown action"))?;
-            decisions_by_action.add(action, codec::count(n, "decisions")?);
-        }
-        Ok(Counts {
-            events: codec::count(events, "events")?,
-            decisions: codec::count(decisions, "decisions")?,
-            blocks: codec::count(blocks, "blocks")?,
-            labels: codec::count(labels, "labels")?,
-            decisions_by_action,
-        })
+        codec::counts([events, decisions, blocks, labels], per_action)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -1,6 +1,6 @@
 use super::*;
 use crate::fixtures::{file_store, minutes, record, t0};
-use fds_core::Outcome;
+use fds_core::{Action, Outcome};
 
 fn label(id: &str, minute: i64, note: &str) -> Label {
     Label {

@@ -108,9 +108,12 @@ fn main() {
         let pack =
             Arc::new(RulePack::load_dir(&rules, features.names(), features.utc_offset()).expect("rules"));
         let scorer = Scorer::new(pack.clone(), features.clone(), ScoringConfig::default());
-        let store = fds_store::open(&format!("sqlite://{}", dir.path().join("bench.db").display()))
-            .await
-            .expect("store");
+        let store = fds_store::open(
+            &format!("sqlite://{}", dir.path().join("bench.db").display()),
+            Arc::new(fds_store::Vault::new(fds_store::KeyRing::generate_local())),
+        )
+        .await
+        .expect("store");
         let pipeline = Arc::new(
             Pipeline::start(
                 scorer,

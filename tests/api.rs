@@ -58,6 +58,13 @@ async fn spawn_app() -> TestApp {
     spawn_app_in(tempfile::tempdir().expect("tempdir")).await
 }
 
+/// The vault of every test store: one key ring for the test process, so a restarted
+/// app reads what the first one sealed.
+fn vault() -> Arc<fds_store::Vault> {
+    static VAULT: std::sync::OnceLock<Arc<fds_store::Vault>> = std::sync::OnceLock::new();
+    VAULT.get_or_init(|| Arc::new(fds_store::Vault::new(fds_store::KeyRing::generate_local()))).clone()
+}
+
 /// Starts the app over `dir`, reusing its database and rule library when present.
 async fn spawn_app_in(dir: tempfile::TempDir) -> TestApp {
     let rules = dir.path().join("rules");
@@ -69,7 +76,7 @@ async fn spawn_app_in(dir: tempfile::TempDir) -> TestApp {
     let pack =
         Arc::new(RulePack::load_dir(&rules, features.names(), features.utc_offset()).expect("rules load"));
     let scorer = Scorer::new(pack, features.clone(), ScoringConfig::default());
-    let store = fds_store::open(&format!("sqlite://{}", dir.path().join("fds.db").display()))
+    let store = fds_store::open(&format!("sqlite://{}", dir.path().join("fds.db").display()), vault())
         .await
         .expect("store opens");
     let pipeline = Arc::new(

@@ -1,6 +1,6 @@
 //! `fds audit`: checks the tamper-evident audit log of the configured store.
 
-use crate::config::{load_store_url, redacted_url};
+use crate::config::{load_store, redacted_url};
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use fds_store::{ChainVerifier, Store};
@@ -24,8 +24,8 @@ pub(crate) enum AuditCommand {
 pub(crate) fn run(command: AuditCommand) -> Result<ExitCode> {
     match command {
         AuditCommand::Verify { config } => {
-            let url = match load_store_url(config.as_deref(), std::env::vars()) {
-                Ok(url) => url,
+            let (url, keys) = match load_store(config.as_deref(), std::env::vars()) {
+                Ok(store) => store,
                 Err(errors) => {
                     eprint!("{errors}");
                     return Ok(ExitCode::from(2));
@@ -33,7 +33,7 @@ pub(crate) fn run(command: AuditCommand) -> Result<ExitCode> {
             };
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             runtime.block_on(async {
-                let store = fds_store::open(&url)
+                let store = fds_store::open(&url, std::sync::Arc::new(fds_vault::Vault::new(keys)))
                     .await
                     .with_context(|| format!("opening the store at {}", redacted_url(&url)))?;
                 verify(store.as_ref()).await

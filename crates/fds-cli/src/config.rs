@@ -4,6 +4,7 @@
 //! so tests never touch the process environment.
 
 use fds_scoring::ScoringConfig;
+use fds_vault::KeyRing;
 use fds_web::{ApiKeys, Degraded};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -23,6 +24,8 @@ pub(crate) struct Config {
     pub(crate) rules_dir: PathBuf,
     pub(crate) scoring: ScoringConfig,
     pub(crate) log: LogConfig,
+    /// The PII vault's keys (`Debug` shows key ids only, never key material).
+    pub(crate) vault: KeyRing,
 }
 
 impl Config {
@@ -111,6 +114,59 @@ struct RawLog {
     level: Option<String>,
 }
 
+/// `[vault]`: the PII vault's keys (a k8s Secret in production, never the database).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawVault {
+    /// The id of the data key that encrypts new values.
+    active_key: Option<String>,
+    /// Every data key, `id = key` (a table) or `"id:key,id:key"` (env); 32 bytes as
+    /// 64 hex digits or base64.
+    keys: Option<VaultKeys>,
+    /// The separate blind-index key (32 bytes, hex or base64).
+    index_key: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum VaultKeys {
+    Table(std::collections::BTreeMap<String, String>),
+    Joined(String),
+}
+
+/// The validated key ring of `[vault]`; its problems are added to `problems`
+/// (never with key material).
+fn key_ring(raw: RawVault, problems: &mut Vec<String>) -> Option<KeyRing> {
+    let (Some(active), Some(keys), Some(index_key)) = (raw.active_key, raw.keys, raw.index_key) else {
+        problems.push(
+            "vault: active_key, keys and index_key are required (FDS__VAULT__ACTIVE_KEY, \
+             FDS__VAULT__KEYS=id:key,id:key, FDS__VAULT__INDEX_KEY)"
+                .into(),
+        );
+        return None;
+    };
+    let pairs: Vec<(String, String)> = match keys {
+        VaultKeys::Table(table) => table.into_iter().collect(),
+        VaultKeys::Joined(joined) => {
+            let mut pairs = Vec::new();
+            for (i, entry) in joined.split(',').map(str::trim).filter(|e| !e.is_empty()).enumerate() {
+                match entry.split_once(':') {
+                    Some((id, key)) => pairs.push((id.trim().to_string(), key.trim().to_string())),
+                    None => problems.push(format!("vault.keys[{i}]: expected id:key")),
+                }
+            }
+            pairs
+        }
+    };
+    match KeyRing::from_config(&active, pairs, &index_key) {
+        Ok(ring) => Some(ring),
+        Err(e) => {
+            problems.extend(e.problems.into_iter().map(|p| format!("vault: {p}")));
+            None
+        }
+    }
+}
+
 /// All problems found in a configuration.
 #[derive(Debug)]
 pub(crate) struct ConfigErrors(pub(crate) Vec<String>);
@@ -127,7 +183,7 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-const SECTIONS: [&str; 6] = ["server", "store", "api", "rules", "scoring", "log"];
+const SECTIONS: [&str; 7] = ["server", "store", "api", "rules", "scoring", "log", "vault"];
 
 /// Values that `env` overrides are written in: numbers and booleans as such, anything
 /// else as a string.
@@ -171,6 +227,7 @@ impl Config {
         let rules: RawRules = section(&table, "rules", &mut problems);
         let scoring: ScoringConfig = section(&table, "scoring", &mut problems);
         let log: RawLog = section(&table, "log", &mut problems);
+        let vault: RawVault = section(&table, "vault", &mut problems);
 
         let listen_text = server.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
         let listen = listen_text.parse::<SocketAddr>().unwrap_or_else(|_| {
@@ -218,9 +275,11 @@ impl Config {
             }
         };
 
-        if !problems.is_empty() {
+        let vault = key_ring(vault, &mut problems);
+
+        let (Some(vault), true) = (vault, problems.is_empty()) else {
             return Err(ConfigErrors(problems));
-        }
+        };
         Ok(Config {
             listen,
             store_url,
@@ -230,6 +289,7 @@ impl Config {
             rules_dir: rules.dir.unwrap_or_else(|| PathBuf::from("rules")),
             scoring,
             log: LogConfig { json, level: log.level.unwrap_or_else(|| "info".into()) },
+            vault,
         })
     }
 }
@@ -264,7 +324,9 @@ fn layers(
         let entry = table.entry(section.clone()).or_insert_with(|| toml::Value::Table(Default::default()));
         match entry.as_table_mut() {
             Some(t) => {
-                t.insert(field.clone(), env_value(&value));
+                // Keys stay strings even when they look like numbers.
+                let value = if section == "vault" { toml::Value::String(value) } else { env_value(&value) };
+                t.insert(field.clone(), value);
             }
             None => problems.push(format!("{key}: [{section}] is not a section")),
         }
@@ -292,22 +354,24 @@ fn store_url(store: RawStore, problems: &mut Vec<String>) -> String {
     store_url
 }
 
-/// The store URL alone, from the same layers as [`Config::load`], for commands
-/// that only open the store (`fds migrate`, `fds audit verify`): they need no API
-/// keys. The whole table is still checked for unknown sections and env keys, and
-/// `[store]` for unknown fields.
-pub(crate) fn load_store_url(
+/// The store URL and the vault keys alone, from the same layers as
+/// [`Config::load`], for commands that only open the store (`fds migrate`, `fds
+/// audit verify`, `fds retention`): they need no API keys, but the vault keys are
+/// required. The whole table is still checked for unknown sections and env keys,
+/// and `[store]` and `[vault]` for unknown fields.
+pub(crate) fn load_store(
     file: Option<&Path>,
     env: impl IntoIterator<Item = (String, String)>,
-) -> Result<String, ConfigErrors> {
+) -> Result<(String, KeyRing), ConfigErrors> {
     let mut problems = Vec::new();
     let table = layers(file, env, &mut problems);
     let store: RawStore = section(&table, "store", &mut problems);
+    let vault: RawVault = section(&table, "vault", &mut problems);
     let url = store_url(store, &mut problems);
-    if problems.is_empty() {
-        Ok(url)
-    } else {
-        Err(ConfigErrors(problems))
+    let vault = key_ring(vault, &mut problems);
+    match (vault, problems.is_empty()) {
+        (Some(vault), true) => Ok((url, vault)),
+        _ => Err(ConfigErrors(problems)),
     }
 }
 
@@ -316,8 +380,63 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    /// Valid test vault keys (not secret: tests only).
+    const VAULT: [(&str, &str); 3] = [
+        ("FDS__VAULT__ACTIVE_KEY", "k1"),
+        (
+            "FDS__VAULT__KEYS",
+            "k0:0000000000000000000000000000000000000000000000000000000000000000,\
+             k1:1111111111111111111111111111111111111111111111111111111111111111",
+        ),
+        ("FDS__VAULT__INDEX_KEY", "2222222222222222222222222222222222222222222222222222222222222222"),
+    ];
+
+    /// `pairs` and the test vault keys.
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        VAULT.iter().chain(pairs).map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn vault_keys_are_read_from_env_and_never_shown() {
+        let config = Config::load(None, env(&[("FDS__API__KEYS", "env-key-0123456789")])).expect("valid");
+        assert_eq!(config.vault.active_key_id().as_str(), "k1");
+        assert_eq!(config.vault.key_ids().map(|id| id.as_str()).collect::<Vec<_>>(), ["k0", "k1"]);
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("1111111111") && !shown.contains("2222222222"), "{shown}");
+    }
+
+    #[test]
+    fn vault_keys_come_from_a_file_table_too() {
+        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(
+            file,
+            "[api]\nkeys = [\"file-key-0123456789\"]\n[vault]\nactive_key = \"a\"\nindex_key = \"{}\"\n[vault.keys]\na = \"{}\"",
+            "3".repeat(64),
+            "4".repeat(64)
+        )
+        .expect("write");
+        let config = Config::load(Some(file.path()), Vec::new()).expect("valid");
+        assert_eq!(config.vault.active_key_id().as_str(), "a");
+    }
+
+    #[test]
+    fn missing_or_bad_vault_keys_are_listed_with_the_other_problems() {
+        let empty: Vec<(String, String)> = Vec::new();
+        let errors = Config::load(None, empty).expect_err("no keys");
+        let text = errors.to_string();
+        assert!(text.contains("vault: active_key, keys and index_key are required"), "{text}");
+        assert!(text.contains("api.keys"), "{text}");
+        let bad = [
+            ("FDS__VAULT__ACTIVE_KEY", "k9"),
+            ("FDS__VAULT__KEYS", "k1:tooshort"),
+            ("FDS__VAULT__INDEX_KEY", "5555555555555555555555555555555555555555555555555555555555555555"),
+        ];
+        let errors =
+            load_store(None, bad.iter().map(|(k, v)| (k.to_string(), v.to_string()))).expect_err("bad keys");
+        let text = errors.to_string();
+        assert!(text.contains("vault: data key \"k1\""), "{text}");
+        assert!(text.contains("vault: active key id \"k9\""), "{text}");
+        assert!(!text.contains("tooshort"), "{text}");
     }
 
     #[test]
@@ -379,17 +498,17 @@ mod tests {
 
     #[test]
     fn keys_are_required() {
-        let errors = Config::load(None, env(&[])).expect_err("no keys");
+        let errors = Config::load(None, env(&[])).expect_err("no api keys");
         assert!(errors.to_string().contains("api.keys: at least one API key is required"));
     }
 
     #[test]
     fn the_store_url_alone_needs_no_api_keys() {
-        let url = load_store_url(None, env(&[("FDS__STORE__URL", "sqlite://x/fds.db")])).expect("valid");
+        let (url, _) = load_store(None, env(&[("FDS__STORE__URL", "sqlite://x/fds.db")])).expect("valid");
         assert_eq!(url, "sqlite://x/fds.db");
-        assert_eq!(load_store_url(None, env(&[])).expect("default"), "sqlite://data/fds.db");
+        assert_eq!(load_store(None, env(&[])).expect("default").0, "sqlite://data/fds.db");
         let errors =
-            load_store_url(None, env(&[("FDS__STORE__URL", "mysql://u:s3cret@h/db")])).expect_err("invalid");
+            load_store(None, env(&[("FDS__STORE__URL", "mysql://u:s3cret@h/db")])).expect_err("invalid");
         assert!(errors.to_string().contains("store.url"), "{errors}");
         assert!(!errors.to_string().contains("s3cret"));
     }

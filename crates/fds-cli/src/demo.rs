@@ -63,7 +63,9 @@ async fn demo(args: DemoArgs) -> Result<()> {
     remove_old_database(&args.db)?;
     let scorer = setup::scorer(&args.rules, ScoringConfig::default())?;
     let rules = scorer.rules().rules().len();
-    let pipeline = setup::pipeline(&format!("sqlite://{}", args.db.display()), scorer).await?;
+    // Local keys, in memory only: the demo database is recreated on every run.
+    let vault = std::sync::Arc::new(fds_vault::Vault::new(fds_vault::KeyRing::generate_local()));
+    let pipeline = setup::pipeline(&format!("sqlite://{}", args.db.display()), vault, scorer).await?;
 
     let key: String = {
         let mut rng = rand::thread_rng();

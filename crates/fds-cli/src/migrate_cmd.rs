@@ -2,7 +2,7 @@
 //! the store applies pending migrations) and prints the schema version. A database
 //! migrated by a newer build is refused with the store's error, untouched.
 
-use crate::config::{load_store_url, redacted_url};
+use crate::config::{load_store, redacted_url};
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
@@ -16,8 +16,8 @@ pub(crate) struct MigrateArgs {
 }
 
 pub(crate) fn run(args: MigrateArgs) -> Result<ExitCode> {
-    let url = match load_store_url(args.config.as_deref(), std::env::vars()) {
-        Ok(url) => url,
+    let (url, keys) = match load_store(args.config.as_deref(), std::env::vars()) {
+        Ok(store) => store,
         Err(errors) => {
             eprint!("{errors}");
             return Ok(ExitCode::from(2));
@@ -25,7 +25,7 @@ pub(crate) fn run(args: MigrateArgs) -> Result<ExitCode> {
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let version = runtime.block_on(async {
-        let store = fds_store::open(&url)
+        let store = fds_store::open(&url, std::sync::Arc::new(fds_vault::Vault::new(keys)))
             .await
             .with_context(|| format!("opening the store at {}", redacted_url(&url)))?;
         store.schema_version().await.context("reading the schema version")

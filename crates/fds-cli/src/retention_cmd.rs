@@ -2,7 +2,7 @@
 //! longer keeps (legal holds excepted) from the configured store and prints what
 //! it removed; `--dry-run` prints what it would remove and changes nothing.
 
-use crate::config::{load_store_url, redacted_url};
+use crate::config::{load_store, redacted_url};
 use anyhow::{Context, Result};
 use clap::Args;
 use fds_store::retention::{DECISIONS, EVENTS};
@@ -27,8 +27,8 @@ pub(crate) struct RetentionArgs {
 }
 
 pub(crate) fn run(args: RetentionArgs) -> Result<ExitCode> {
-    let url = match load_store_url(args.config.as_deref(), std::env::vars()) {
-        Ok(url) => url,
+    let (url, keys) = match load_store(args.config.as_deref(), std::env::vars()) {
+        Ok(store) => store,
         Err(errors) => {
             eprint!("{errors}");
             return Ok(ExitCode::from(2));
@@ -37,7 +37,7 @@ pub(crate) fn run(args: RetentionArgs) -> Result<ExitCode> {
     let policy = RetentionPolicy { decisions_months: args.decisions_months, events_days: args.events_days };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(async {
-        let store = fds_store::open(&url)
+        let store = fds_store::open(&url, std::sync::Arc::new(fds_vault::Vault::new(keys)))
             .await
             .with_context(|| format!("opening the store at {}", redacted_url(&url)))?;
         store.retention(policy, chrono::Utc::now(), args.dry_run).await.context("running retention")

@@ -25,7 +25,8 @@ async fn serve(config: Config) -> Result<()> {
     let scorer = setup::scorer(&config.rules_dir, config.scoring.clone())?;
     let rules = scorer.rules().rules().len();
     let version = scorer.rules().version().to_string();
-    let pipeline = setup::pipeline(&config.store_url, scorer).await?;
+    let vault = std::sync::Arc::new(fds_vault::Vault::new(config.vault.clone()));
+    let pipeline = setup::pipeline(&config.store_url, vault, scorer).await?;
     let api = ApiConfig {
         listen: config.listen,
         keys: config.keys(),

@@ -6,6 +6,7 @@ use fds_features::{FeatureSet, InMemoryFeatures};
 use fds_pipeline::{Pipeline, PipelineConfig, SystemClock};
 use fds_rules::RulePack;
 use fds_scoring::{Scorer, ScoringConfig};
+use fds_vault::Vault;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -26,10 +27,12 @@ pub(crate) fn scorer(dir: &Path, config: ScoringConfig) -> Result<Scorer> {
     Ok(Scorer::new(pack, features, config))
 }
 
-/// Opens the store and starts the pipeline over a fresh in-memory velocity store.
-pub(crate) async fn pipeline(store_url: &str, scorer: Scorer) -> Result<Arc<Pipeline>> {
-    let store =
-        fds_store::open(store_url).await.with_context(|| format!("opening the store at {store_url}"))?;
+/// Opens the store (its PII sealed by `vault`) and starts the pipeline over a fresh
+/// in-memory velocity store.
+pub(crate) async fn pipeline(store_url: &str, vault: Arc<Vault>, scorer: Scorer) -> Result<Arc<Pipeline>> {
+    let store = fds_store::open(store_url, vault)
+        .await
+        .with_context(|| format!("opening the store at {}", crate::config::redacted_url(store_url)))?;
     let features = Arc::new(InMemoryFeatures::new(scorer.features().clone()));
     let pipeline = Pipeline::start(scorer, features, store, Arc::new(SystemClock), PipelineConfig::default())
         .await

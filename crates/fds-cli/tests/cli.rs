@@ -12,7 +12,26 @@ fn fds() -> Command {
             cmd.env_remove(key);
         }
     }
+    for (key, value) in VAULT_ENV {
+        cmd.env(key, value);
+    }
     cmd
+}
+
+/// Valid vault keys for the tests (not secret: tests only), as every `fds` the
+/// tests run gets them.
+const VAULT_ENV: [(&str, &str); 3] = [
+    ("FDS__VAULT__ACTIVE_KEY", "test"),
+    ("FDS__VAULT__KEYS", "test:abababababababababababababababababababababababababababababababab"),
+    ("FDS__VAULT__INDEX_KEY", "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"),
+];
+
+/// The vault of [`VAULT_ENV`], for opening the stores `fds` wrote.
+fn vault() -> std::sync::Arc<fds_vault::Vault> {
+    let ring =
+        fds_vault::KeyRing::from_config(VAULT_ENV[0].1, [("test", &VAULT_ENV[1].1[5..])], VAULT_ENV[2].1)
+            .expect("valid test keys");
+    std::sync::Arc::new(fds_vault::Vault::new(ring))
 }
 
 fn repo() -> PathBuf {
@@ -77,6 +96,27 @@ fn demo_runs_on_a_bare_machine_and_reports_detection() {
     assert!(stdout.contains("Scored 20000 events"), "{stdout}");
     assert!(stdout.contains("legit"), "{stdout}");
     assert!(db.exists());
+}
+
+#[test]
+fn serve_and_the_store_commands_refuse_to_start_without_vault_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for args in [&["serve"][..], &["migrate"], &["retention", "--dry-run"], &["audit", "verify"]] {
+        let mut cmd = fds();
+        for (key, _) in VAULT_ENV {
+            cmd.env_remove(key);
+        }
+        let out = cmd
+            .args(args)
+            .env("FDS__API__KEYS", "cli-test-key-0123456789")
+            .env("FDS__STORE__URL", sqlite_url(&dir))
+            .output()
+            .expect("fds runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("vault: active_key, keys and index_key are required"), "{args:?}: {stderr}");
+    }
+    assert!(!dir.path().join("fds.db").exists(), "nothing was opened");
 }
 
 #[test]
@@ -168,7 +208,7 @@ fn append_audit_records(url: &str, n: u32) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         use fds_store::Store;
-        let store = fds_store::SqliteStore::open(url).await.expect("the store opens");
+        let store = fds_store::SqliteStore::open(url, vault()).await.expect("the store opens");
         for i in 1..=n {
             let at = chrono::DateTime::from_timestamp(1_795_000_000 + i64::from(i), 0).expect("a time");
             store
@@ -277,7 +317,7 @@ fn audit_verify_names_the_newest_record_deleted_in_sql() {
 fn with_store<T>(url: &str, f: impl AsyncFnOnce(&fds_store::SqliteStore) -> T) -> T {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        let store = fds_store::SqliteStore::open(url).await.expect("the store opens");
+        let store = fds_store::SqliteStore::open(url, vault()).await.expect("the store opens");
         let out = f(&store).await;
         store.close().await;
         out
@@ -309,6 +349,8 @@ fn retention_dry_run_changes_nothing_and_the_real_run_keeps_held_and_recent_rows
         ("held", "01011112222", jan_2001),
         ("future", "01033334444", jun_2099),
     ] {
+        // Stored rows hold the subscriber's blind index, as the store writes them.
+        let subscriber = vault().blind_index(fds_vault::Field::Subscriber, subscriber);
         sql.push_str(&format!(
             "INSERT INTO events VALUES ('{id}', '{subscriber}', 'payment', {at}, {at}, '{{}}'); \
              INSERT INTO decisions VALUES ('d-{id}', '{id}', '{subscriber}', 'allow', 1.0, 'pack-1', \

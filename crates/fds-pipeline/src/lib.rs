@@ -406,7 +406,12 @@ mod tests {
         )
         .expect("an empty rule pack");
         let scorer = Scorer::new(Arc::new(rules), features.clone(), Default::default());
-        let store = fds_store::open("sqlite::memory:").await.expect("memory store");
+        let store = fds_store::open(
+            "sqlite::memory:",
+            Arc::new(fds_store::Vault::new(fds_store::KeyRing::generate_local())),
+        )
+        .await
+        .expect("memory store");
         Pipeline::start(
             scorer,
             Arc::new(fds_features::InMemoryFeatures::new(features)),
@@ -441,7 +446,13 @@ mod tests {
         assert_eq!((entry.actor.as_str(), entry.action.as_str()), ("key:ops", "label.create"));
         assert_eq!(entry.target, "label:lbl-1");
         assert_eq!((entry.before.as_ref(), entry.at), (None, now));
-        assert_eq!(entry.after, Some(serde_json::to_value(&label).unwrap()));
+        // The store seals the PII of audit records: all but the subscriber reads as given.
+        let mut after = entry.after.clone().expect("the label");
+        let sealed = after["subscriber"].take();
+        assert!(sealed.as_str().is_some_and(|s| s.starts_with("v1.local.")), "{sealed}");
+        let mut expected = serde_json::to_value(&label).unwrap();
+        expected["subscriber"] = serde_json::Value::Null;
+        assert_eq!(after, expected);
         assert_eq!(pipeline.store().labels(10).await.unwrap(), [label]);
     }
 }

@@ -108,6 +108,16 @@ impl AuditEntry {
         }
         self
     }
+
+    /// This entry with every value under a PII key of `before` and `after`
+    /// sealed by `vault`, as the log stores (and hashes) it: it never holds
+    /// plaintext PII.
+    pub(crate) fn sealed(mut self, vault: &fds_vault::Vault) -> AuditEntry {
+        for state in [&mut self.before, &mut self.after].into_iter().flatten() {
+            crate::pii::seal_json(vault, state);
+        }
+        self
+    }
 }
 
 /// A stored audit record: the entry and its place in the chain.

@@ -7,33 +7,54 @@
 
 use crate::StoreError;
 use fds_core::{Block, BlockScope, Decision, Label, Outcome, Pii, Timestamp};
+use fds_vault::Vault;
 
-/// `block_id, subscriber, scope, since, until, decision_id, reason`
+/// `block_id, subscriber (sealed), scope, since, until, decision_id, reason`
 pub(crate) type BlockRow<T> = (String, String, String, T, T, String, String);
 
-/// `label_id, event_id, subscriber, outcome, note, labelled_by, labelled_at`
+/// `label_id, event_id, subscriber (sealed), outcome, note, labelled_by, labelled_at`
 pub(crate) type LabelRow<T> = (String, Option<String>, Option<String>, String, Option<String>, String, T);
 
+/// A decision's stored JSON: its PII sealed.
+pub(crate) fn encode_decision(vault: &Vault, decision: &Decision) -> Result<String, StoreError> {
+    let mut value = serde_json::to_value(decision)
+        .map_err(|e| StoreError::Encode { what: "decision", reason: format!("{:?} error", e.classify()) })?;
+    crate::pii::seal_json(vault, &mut value);
+    Ok(value.to_string())
+}
+
+/// An event's stored contract JSON: its PII sealed.
+pub(crate) fn encode_event(vault: &Vault, event: &fds_core::Event) -> String {
+    let mut value = event.to_json();
+    crate::pii::seal_json(vault, &mut value);
+    value.to_string()
+}
+
 /// A decision from its stored JSON.
-pub(crate) fn decision(json: &str) -> Result<Decision, StoreError> {
-    serde_json::from_str(json).map_err(|e| {
-        StoreError::corrupt(
-            "decisions",
-            format!(
-                "decision json does not decode ({:?} error at line {}, column {})",
-                e.classify(),
-                e.line(),
-                e.column()
-            ),
-        )
-    })
+pub(crate) fn decision(vault: &Vault, json: &str) -> Result<Decision, StoreError> {
+    let mut value: serde_json::Value = serde_json::from_str(json).map_err(|e| json_error(&e))?;
+    crate::pii::open_json(vault, "decisions", &mut value)?;
+    serde_json::from_value(value).map_err(|e| json_error(&e))
+}
+
+fn json_error(e: &serde_json::Error) -> StoreError {
+    StoreError::corrupt(
+        "decisions",
+        format!(
+            "decision json does not decode ({:?} error at line {}, column {})",
+            e.classify(),
+            e.line(),
+            e.column()
+        ),
+    )
 }
 
 /// A stored event from its contract JSON (validated again, without the future check).
-pub(crate) fn event(json: &str) -> Result<fds_core::Event, StoreError> {
-    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| {
+pub(crate) fn event(vault: &Vault, json: &str) -> Result<fds_core::Event, StoreError> {
+    let mut value: serde_json::Value = serde_json::from_str(json).map_err(|e| {
         StoreError::corrupt("events", format!("payload does not decode ({:?} error)", e.classify()))
     })?;
+    crate::pii::open_json(vault, "events", &mut value)?;
     fds_core::Event::from_value(value, None).map_err(|e| {
         let fields: Vec<&str> = e.problems.iter().map(|p| p.field.as_str()).collect();
         StoreError::corrupt("events", format!("payload fails validation in {}", fields.join(", ")))
@@ -41,13 +62,14 @@ pub(crate) fn event(json: &str) -> Result<fds_core::Event, StoreError> {
 }
 
 pub(crate) fn block<T>(
+    vault: &Vault,
     row: BlockRow<T>,
     timestamp: impl Fn(T) -> Result<Timestamp, StoreError>,
 ) -> Result<Block, StoreError> {
     let (block_id, subscriber, scope, since, until, decision_id, reason) = row;
     Ok(Block {
         block_id,
-        subscriber: Pii::new(subscriber),
+        subscriber: Pii::new(crate::pii::open_subscriber(vault, "blocks", &subscriber)?),
         scope: BlockScope::parse(&scope).ok_or_else(|| StoreError::corrupt("blocks", "unknown scope"))?,
         since: timestamp(since)?,
         until: timestamp(until)?,
@@ -57,6 +79,7 @@ pub(crate) fn block<T>(
 }
 
 pub(crate) fn label<T>(
+    vault: &Vault,
     row: LabelRow<T>,
     timestamp: impl Fn(T) -> Result<Timestamp, StoreError>,
 ) -> Result<Label, StoreError> {
@@ -64,7 +87,9 @@ pub(crate) fn label<T>(
     Ok(Label {
         label_id,
         event_id,
-        subscriber: subscriber.map(Pii::new),
+        subscriber: subscriber
+            .map(|sealed| crate::pii::open_subscriber(vault, "labels", &sealed).map(Pii::new))
+            .transpose()?,
         outcome: outcome_of(&outcome)?,
         note,
         labelled_by,
@@ -115,7 +140,8 @@ mod tests {
 
     #[test]
     fn a_decision_that_does_not_decode_is_reported_without_its_content() {
-        let err = decision(r#"{"decision_id": "01012345678"}"#).unwrap_err();
+        let vault = Vault::new(fds_vault::KeyRing::generate_local());
+        let err = decision(&vault, r#"{"decision_id": "01012345678"}"#).unwrap_err();
         let shown = err.to_string();
         assert!(shown.starts_with("corrupt row in decisions: decision json does not decode"));
         assert!(!shown.contains("01012345678"));
@@ -123,9 +149,17 @@ mod tests {
 
     #[test]
     fn unknown_enum_values_are_corrupt_rows() {
-        let row: BlockRow<i64> = ("b".into(), "010".into(), "lines".into(), 0, 1, "d".into(), "r".into());
-        assert!(matches!(block(row, micros("blocks")), Err(StoreError::Corrupt { table: "blocks", .. })));
+        let vault = Vault::new(fds_vault::KeyRing::generate_local());
+        let sealed = crate::pii::seal_subscriber(&vault, "010");
+        let row: BlockRow<i64> = ("b".into(), sealed, "lines".into(), 0, 1, "d".into(), "r".into());
+        assert!(matches!(
+            block(&vault, row, micros("blocks")),
+            Err(StoreError::Corrupt { table: "blocks", .. })
+        ));
         let row: LabelRow<i64> = ("l".into(), None, None, "maybe".into(), None, "ana".into(), 0);
-        assert!(matches!(label(row, micros("labels")), Err(StoreError::Corrupt { table: "labels", .. })));
+        assert!(matches!(
+            label(&vault, row, micros("labels")),
+            Err(StoreError::Corrupt { table: "labels", .. })
+        ));
     }
 }

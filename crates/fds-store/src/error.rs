@@ -26,6 +26,10 @@ pub enum StoreError {
     /// A stored row could not be read back into its type.
     #[error("corrupt row in {table}: {reason}")]
     Corrupt { table: &'static str, reason: String },
+    /// A stored sealed value could not be opened: malformed, sealed under a key the
+    /// vault does not hold, or altered. Names the table and the key id, never the value.
+    #[error("cannot open a sealed value in {table} (key id {key_id}): {reason}")]
+    Sealed { table: &'static str, key_id: String, reason: String },
     /// The batch writer has stopped and accepts nothing more.
     #[error("the batch writer has stopped")]
     Closed,

@@ -87,6 +87,15 @@ pub(crate) fn record_at(event_id: &str, subscriber: &str, occurred_at: Timestamp
 /// A store in a fresh database file under `dir`, and its URL.
 pub(crate) async fn file_store(dir: &tempfile::TempDir) -> (SqliteStore, String) {
     let url = format!("sqlite://{}/data/fds.db", dir.path().display());
-    let store = SqliteStore::open(&url).await.expect("store opens");
+    let store = SqliteStore::open(&url, vault()).await.expect("store opens");
     (store, url)
+}
+
+/// The vault every test store is opened with: one key ring for the whole test
+/// process, so a store reopened on the same database reads what it wrote.
+pub(crate) fn vault() -> std::sync::Arc<fds_vault::Vault> {
+    static VAULT: std::sync::OnceLock<std::sync::Arc<fds_vault::Vault>> = std::sync::OnceLock::new();
+    VAULT
+        .get_or_init(|| std::sync::Arc::new(fds_vault::Vault::new(fds_vault::KeyRing::generate_local())))
+        .clone()
 }

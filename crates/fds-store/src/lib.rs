@@ -6,7 +6,12 @@
 //! `migrations/postgres/`, applied at open; a database migrated by a newer build is
 //! refused with [`StoreError::SchemaTooNew`]). It must never contain business
 //! rules: what to score, block or label is decided by the callers, and the store
-//! only keeps and returns it. It never logs stored values (they hold PII).
+//! only keeps and returns it. It never logs stored values (they hold PII), and it
+//! never stores PII in plaintext: a store is opened with a [`Vault`] that seals
+//! every PII value it writes (in the event and decision JSON, the subscriber of
+//! blocks, labels and holds, and the audit log's before / after) and opens what it
+//! reads; lookup columns hold the subscriber's blind index. A value that does not
+//! open is [`StoreError::Sealed`].
 //!
 //! Timestamps are kept to the microsecond: integer microseconds since the Unix
 //! epoch, UTC, in SQLite (see `time.rs`), `timestamptz` in Postgres.
@@ -14,7 +19,7 @@
 //! Code map: `store.rs` (the trait and its values), `sqlite/` and `postgres/` (one
 //! backend each; Postgres partitions `events` and `decisions` by month, see
 //! `postgres/partitions.rs` and the migration), `codec.rs` (stored rows to core
-//! types, shared), `schema.rs` (the newer-schema guard), `writer.rs` (the batch
+//! types, shared), `pii.rs` (sealing, opening and blind indexing, shared), `schema.rs` (the newer-schema guard), `writer.rs` (the batch
 //! writer), `audit.rs` (the hash-chained audit log: records, hashing, verification;
 //! each backend's `audit.rs` appends and reads), `retention.rs` (retention policy,
 //! report and legal holds; each backend's `retention.rs` runs it). Tests: `suite.rs` is the
@@ -24,6 +29,7 @@
 pub mod audit;
 mod codec;
 mod error;
+mod pii;
 mod postgres;
 pub mod retention;
 mod schema;
@@ -34,6 +40,8 @@ mod writer;
 
 pub use audit::{verify_chain, AuditEntry, AuditHead, AuditRecord, ChainBreak, ChainVerifier};
 pub use error::StoreError;
+/// The vault a store is opened with (see [`open`]), re-exported for callers.
+pub use fds_vault::{KeyRing, Vault};
 pub use postgres::PgStore;
 pub use retention::{LegalHold, RemovedRows, RetentionPolicy, RetentionReport};
 pub use sqlite::SqliteStore;
@@ -44,12 +52,13 @@ use std::sync::Arc;
 
 /// Opens the store named by `url`, chosen by its scheme: `sqlite://path/to/file.db`
 /// or `sqlite::memory:` (see [`SqliteStore::open`]), `postgres://…` or
-/// `postgresql://…` (see [`PgStore::open`]).
-pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+/// `postgresql://…` (see [`PgStore::open`]). `vault` seals the PII the store
+/// writes (see `pii.rs`) and opens what it reads.
+pub async fn open(url: &str, vault: Arc<fds_vault::Vault>) -> Result<Arc<dyn Store>, StoreError> {
     let scheme = url.split_once(':').map(|(scheme, _)| scheme).unwrap_or_default();
     match scheme {
-        "sqlite" => Ok(Arc::new(SqliteStore::open(url).await?)),
-        "postgres" | "postgresql" => Ok(Arc::new(PgStore::open(url).await?)),
+        "sqlite" => Ok(Arc::new(SqliteStore::open(url, vault).await?)),
+        "postgres" | "postgresql" => Ok(Arc::new(PgStore::open(url, vault).await?)),
         _ => Err(StoreError::InvalidUrl(
             "expected `sqlite://path/to/fds.db`, `sqlite::memory:` or a `postgres://` url".into(),
         )),
@@ -72,7 +81,7 @@ mod tests {
         let db = test_db::PgDatabase::create().await;
         for scheme in ["postgres", "postgresql"] {
             let url = db.url().replacen("postgres", scheme, 1);
-            let store = open(&url).await.expect("postgres store opens");
+            let store = open(&url, fixtures::vault()).await.expect("postgres store opens");
             store.ping().await.expect("ping");
             assert_eq!(store.counts().await.expect("counts"), Counts::default());
         }
@@ -81,21 +90,25 @@ mod tests {
 
     #[tokio::test]
     async fn a_malformed_postgres_url_is_an_invalid_url_that_does_not_echo_the_url() {
-        let err = open("postgres://fds:hunter2@db:notaport/fds").await.err().expect("bad port is refused");
+        let err = open("postgres://fds:hunter2@db:notaport/fds", fixtures::vault())
+            .await
+            .err()
+            .expect("bad port is refused");
         assert!(matches!(err, StoreError::InvalidUrl(_)), "{err}");
         assert!(!err.to_string().contains("hunter2"));
     }
 
     #[tokio::test]
     async fn an_unknown_scheme_is_an_invalid_url_that_does_not_echo_the_url() {
-        let err = open("mysql://root:hunter2@db/fds").await.err().expect("mysql is refused");
+        let err =
+            open("mysql://root:hunter2@db/fds", fixtures::vault()).await.err().expect("mysql is refused");
         assert!(matches!(err, StoreError::InvalidUrl(_)), "{err}");
         assert!(!err.to_string().contains("hunter2"));
     }
 
     #[tokio::test]
     async fn an_in_memory_store_opens_and_answers() {
-        let store = open("sqlite::memory:").await.expect("memory store opens");
+        let store = open("sqlite::memory:", fixtures::vault()).await.expect("memory store opens");
         store.ping().await.expect("ping");
         assert_eq!(store.counts().await.expect("counts"), Counts::default());
     }

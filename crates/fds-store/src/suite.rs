@@ -71,7 +71,27 @@ on_both_backends!(
     running_retention_twice_removes_nothing_more,
     placing_and_lifting_a_hold_are_audited_and_a_lifted_hold_cannot_be_lifted_again,
     after_retention_an_expired_event_is_stored_again_and_a_held_one_stays_a_duplicate,
+    no_plaintext_pii_reaches_the_raw_storage_while_lookups_by_subscriber_still_work,
+    a_tampered_sealed_value_fails_the_read_with_the_stores_error,
 );
+
+/// Key rotation opens the store itself, twice, so its bodies run outside
+/// `test_db::run` (which hands a body one store in a spawned task).
+mod after_key_rotation_everything_stays_readable_and_new_writes_use_the_new_key {
+    #[tokio::test]
+    async fn sqlite() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}/fds.db", dir.path().display());
+        super::after_key_rotation(&url).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        let db = crate::test_db::PgDatabase::create().await;
+        super::after_key_rotation(db.url()).await;
+        db.drop_database().await;
+    }
+}
 
 async fn a_saved_decision_reads_back_as_it_was(s: Subject) {
     let store = s.store;
@@ -88,9 +108,12 @@ async fn the_event_is_kept_in_the_data_mart_as_its_contract_json(s: Subject) {
     let r = record("e-1", "01012345678", 0, Action::Allow);
     s.store.save(std::slice::from_ref(&r)).await.unwrap();
 
-    let row = s.raw.stored_event("e-1").await;
+    let mut row = s.raw.stored_event("e-1").await;
 
-    assert_eq!(row.subscriber, "01012345678");
+    let vault = crate::fixtures::vault();
+    assert_eq!(row.subscriber, vault.blind_index(fds_vault::Field::Subscriber, "01012345678"));
+    assert_ne!(row.payload["subscriber"], "01012345678", "the payload holds the subscriber sealed");
+    crate::pii::open_json(&vault, "events", &mut row.payload).unwrap();
     assert_eq!(row.event_type, "payment");
     assert_eq!(row.occurred_at, r.event.occurred_at);
     assert_eq!(row.received_at, r.received_at);
@@ -721,7 +744,10 @@ async fn placing_and_lifting_a_hold_are_audited_and_a_lifted_hold_cannot_be_lift
             ("legal-lee", "hold.lift", t1.as_str())
         ]
     );
-    assert_eq!(audit[2].entry.before, Some(serde_json::to_value(&first).unwrap()));
+    let mut before = audit[2].entry.before.clone().expect("the lifted hold");
+    assert_ne!(before["subscriber"], HELD, "the audit log holds the subscriber sealed");
+    crate::pii::open_json(&crate::fixtures::vault(), "audit_log", &mut before).unwrap();
+    assert_eq!(before, serde_json::to_value(&first).unwrap());
     assert_eq!(verify_chain(&audit), Ok(3));
 
     // Still held by the second hold: nothing of the subscriber goes.
@@ -742,4 +768,138 @@ async fn after_retention_an_expired_event_is_stored_again_and_a_held_one_stays_a
     assert_eq!(held, SaveSummary { inserted: 0, duplicates: 1 });
     assert_eq!(expired, SaveSummary { inserted: 1, duplicates: 0 });
     assert_eq!(store.decision_for_event("u-old").await.unwrap(), Some(batch[1].decision.clone()));
+}
+
+const KNOWN_SUBSCRIBER: &str = "01055501234";
+const KNOWN_CARD: &str = "4111222233334444";
+
+/// A card payment by [`KNOWN_SUBSCRIBER`] with [`KNOWN_CARD`], blocked.
+fn card_payment(event_id: &str) -> Record {
+    let event = fds_core::Event::from_value(
+        serde_json::json!({
+            "event_id": event_id, "occurred_at": t0().to_rfc3339(), "subscriber": KNOWN_SUBSCRIBER,
+            "type": "payment", "amount": 49_000, "method": "card", "card_number": KNOWN_CARD,
+            "merchant_id": "m-77", "merchant_category": "gift_card"
+        }),
+        None,
+    )
+    .expect("a valid card payment");
+    Record {
+        decision: crate::fixtures::decision(&event, Action::Block, 90.0),
+        received_at: event.occurred_at,
+        event,
+    }
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+async fn no_plaintext_pii_reaches_the_raw_storage_while_lookups_by_subscriber_still_work(s: Subject) {
+    let store = &s.store;
+    let r = card_payment("e-1");
+    store.save(std::slice::from_ref(&r)).await.unwrap();
+    store.save(&[record("e-2", KNOWN_SUBSCRIBER, 1, Action::Review)]).await.unwrap();
+    let label = Label {
+        label_id: "l-1".into(),
+        event_id: Some("e-1".into()),
+        subscriber: Some(Pii::new(KNOWN_SUBSCRIBER)),
+        outcome: Outcome::Fraud,
+        note: None,
+        labelled_by: "ana".into(),
+        labelled_at: t0(),
+    };
+    store.save_label(&label).await.unwrap();
+    store.place_hold(KNOWN_SUBSCRIBER, Some("case-7"), "police request", "legal-lee", t0()).await.unwrap();
+    let entry = AuditEntry {
+        actor: "ana".into(),
+        action: "pii.reveal".into(),
+        target: "event:e-1".into(),
+        before: None,
+        after: Some(serde_json::json!({"subscriber": KNOWN_SUBSCRIBER, "card_number": KNOWN_CARD})),
+        at: t0(),
+    };
+    store.append_audit(entry).await.unwrap();
+
+    let raw = s.raw_storage().await;
+    assert!(contains(&raw, "m-77"), "the raw storage is readable where it is not PII");
+    assert!(!contains(&raw, KNOWN_SUBSCRIBER), "the subscriber number is stored in plaintext");
+    assert!(!contains(&raw, KNOWN_CARD), "the card number is stored in plaintext");
+
+    let decisions = store.decisions_for_subscriber(KNOWN_SUBSCRIBER, 10).await.unwrap();
+    assert_eq!(decisions.len(), 2);
+    assert!(decisions.iter().all(|d| d.subscriber.expose() == KNOWN_SUBSCRIBER));
+    let since = r.decision.block.as_ref().expect("a block").since;
+    let blocks = store.active_blocks_for_subscriber(KNOWN_SUBSCRIBER, since).await.unwrap();
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(blocks[0].subscriber, Pii::new(KNOWN_SUBSCRIBER));
+    assert_eq!(store.decision_for_event("e-1").await.unwrap(), Some(r.decision));
+    let events = store.events_after((t0() - minutes(1), ""), 10).await.unwrap();
+    assert_eq!(events[0], r.event);
+    assert_eq!(store.labels(10).await.unwrap(), [label]);
+    assert_eq!(store.holds().await.unwrap()[0].subscriber, Pii::new(KNOWN_SUBSCRIBER));
+    let audit = store.audit_records(0, 10).await.unwrap();
+    assert_eq!(verify_chain(&audit), Ok(2));
+}
+
+async fn a_tampered_sealed_value_fails_the_read_with_the_stores_error(s: Subject) {
+    let r = card_payment("e-1");
+    s.store.save(std::slice::from_ref(&r)).await.unwrap();
+    let since = r.decision.block.as_ref().expect("a block").since;
+
+    // One character of the ciphertext changed, as a raw UPDATE could.
+    let touched = s
+        .raw
+        .execute(
+            "UPDATE blocks SET subscriber_sealed = substr(subscriber_sealed, 1, length(subscriber_sealed) - 6) \
+             || CASE WHEN substr(subscriber_sealed, length(subscriber_sealed) - 5, 1) = 'A' THEN 'B' ELSE 'A' END \
+             || substr(subscriber_sealed, length(subscriber_sealed) - 4)",
+        )
+        .await
+        .unwrap();
+    assert_eq!(touched, 1);
+
+    let err = s.store.active_blocks(since).await.expect_err("the tampered value is refused");
+    let shown = err.to_string();
+    assert!(
+        matches!(&err, StoreError::Sealed { table: "blocks", key_id, .. } if key_id == "local"),
+        "{shown}"
+    );
+    assert!(!shown.contains(KNOWN_SUBSCRIBER), "{shown}");
+    assert!(s.store.active_blocks_for_subscriber(KNOWN_SUBSCRIBER, since).await.is_err());
+    assert_eq!(s.store.decision_for_event("e-1").await.unwrap(), Some(r.decision), "the rest reads on");
+}
+
+fn ring(active: &str) -> std::sync::Arc<fds_vault::Vault> {
+    let a = "a".repeat(64);
+    let b = "b".repeat(64);
+    let index = "c".repeat(64);
+    let keys: Vec<(&str, &str)> = if active == "a" { vec![("a", &a)] } else { vec![("a", &a), ("b", &b)] };
+    let ring = fds_vault::KeyRing::from_config(active, keys, &index).expect("valid test keys");
+    std::sync::Arc::new(fds_vault::Vault::new(ring))
+}
+
+async fn after_key_rotation(url: &str) {
+    let old = crate::open(url, ring("a")).await.unwrap();
+    let first = card_payment("e-1");
+    old.save(std::slice::from_ref(&first)).await.unwrap();
+    let hold = old.place_hold(KNOWN_SUBSCRIBER, None, "regulator inquiry", "legal-kim", t0()).await.unwrap();
+
+    let store = crate::open(url, ring("b")).await.unwrap();
+    let second = record("e-2", KNOWN_SUBSCRIBER, 1, Action::Block);
+    store.save(std::slice::from_ref(&second)).await.unwrap();
+
+    assert_eq!(store.decision_for_event("e-1").await.unwrap(), Some(first.decision.clone()));
+    let decisions = store.decisions_for_subscriber(KNOWN_SUBSCRIBER, 10).await.unwrap();
+    assert_eq!(decisions, [second.decision.clone(), first.decision.clone()]);
+    let events = store.events_after((t0() - minutes(1), ""), 10).await.unwrap();
+    assert_eq!(events, [first.event, second.event]);
+    let at = second.decision.block.as_ref().expect("a block").since;
+    assert_eq!(store.active_blocks_for_subscriber(KNOWN_SUBSCRIBER, at).await.unwrap().len(), 2);
+    assert_eq!(store.holds().await.unwrap(), [hold]);
+
+    let raw = crate::test_db::Raw::connect(url).await;
+    let mut sealed = raw.texts("SELECT subscriber_sealed FROM blocks ORDER BY since").await;
+    sealed.iter_mut().for_each(|text| text.truncate(5));
+    assert_eq!(sealed, ["v1.a.", "v1.b."], "the old block keeps key a, the new one has key b");
 }

@@ -93,6 +93,34 @@ pub(crate) enum Backend {
 pub(crate) struct Subject {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) raw: Raw,
+    /// The store's URL, to open it again (with another vault).
+    pub(crate) url: String,
+}
+
+impl Subject {
+    /// Everything the database holds on disk, as bytes: SQLite's file and its WAL
+    /// after a checkpoint; for Postgres, a `pg_dump --data-only` of the database.
+    pub(crate) async fn raw_storage(&self) -> Vec<u8> {
+        match &self.raw {
+            Raw::Sqlite(pool) => {
+                sqlx::query("PRAGMA wal_checkpoint(FULL)").execute(pool).await.expect("checkpoint");
+                let path = self.url.strip_prefix("sqlite://").expect("a sqlite file url");
+                let mut bytes = std::fs::read(path).expect("the database file");
+                if let Ok(wal) = std::fs::read(format!("{path}-wal")) {
+                    bytes.extend(wal);
+                }
+                bytes
+            }
+            Raw::Postgres(_) => {
+                let out = std::process::Command::new("pg_dump")
+                    .args(["--data-only", "--dbname", &self.url])
+                    .output()
+                    .expect("pg_dump runs");
+                assert!(out.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&out.stderr));
+                out.stdout
+            }
+        }
+    }
 }
 
 /// The database under the store, for checks and set-ups in plain SQL.
@@ -113,6 +141,15 @@ pub(crate) struct StoredEvent {
 }
 
 impl Raw {
+    /// A connection pool of its own to the database at `url`.
+    pub(crate) async fn connect(url: &str) -> Raw {
+        if url.starts_with("sqlite:") {
+            Raw::Sqlite(SqlitePool::connect(url).await.expect("the sqlite database opens"))
+        } else {
+            Raw::Postgres(PgPool::connect(url).await.expect("the postgres database opens"))
+        }
+    }
+
     /// The `events` row of `event_id`.
     pub(crate) async fn stored_event(&self, event_id: &str) -> StoredEvent {
         let (subscriber, event_type, occurred_at, received_at, payload) = match self {
@@ -139,6 +176,16 @@ impl Raw {
         };
         let payload = serde_json::from_str(&payload).expect("the payload is json");
         StoredEvent { subscriber, event_type, occurred_at, received_at, payload }
+    }
+
+    /// The first column of every row of `sql` (written the same for both
+    /// backends, no parameters), as text.
+    pub(crate) async fn texts(&self, sql: &str) -> Vec<String> {
+        match self {
+            Raw::Sqlite(pool) => sqlx::query_scalar::<_, String>(sql).fetch_all(pool).await,
+            Raw::Postgres(pool) => sqlx::query_scalar::<_, String>(sql).fetch_all(pool).await,
+        }
+        .expect("the query runs")
     }
 
     /// Runs one statement written the same for both backends (no parameters);
@@ -197,17 +244,23 @@ where
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("a temporary directory");
             let url = format!("sqlite://{}/fds.db", dir.path().display());
-            let store = SqliteStore::open(&url).await.expect("the sqlite store opens");
-            let subject = Subject { store: Arc::new(store.clone()), raw: Raw::Sqlite(store.pool().clone()) };
+            let store =
+                SqliteStore::open(&url, crate::fixtures::vault()).await.expect("the sqlite store opens");
+            let subject =
+                Subject { store: Arc::new(store.clone()), raw: Raw::Sqlite(store.pool().clone()), url };
             let outcome = tokio::spawn(body(subject)).await;
             store.close().await;
             pass_on(outcome);
         }
         Backend::Postgres => {
             let db = PgDatabase::create().await;
-            let store = PgStore::open(db.url()).await.expect("the postgres store opens");
-            let subject =
-                Subject { store: Arc::new(store.clone()), raw: Raw::Postgres(store.pool().clone()) };
+            let store =
+                PgStore::open(db.url(), crate::fixtures::vault()).await.expect("the postgres store opens");
+            let subject = Subject {
+                store: Arc::new(store.clone()),
+                raw: Raw::Postgres(store.pool().clone()),
+                url: db.url().to_string(),
+            };
             let outcome = tokio::spawn(body(subject)).await;
             store.close().await;
             db.drop_database().await;

@@ -1,3 +1,7 @@
+-- PII at rest: every `subscriber` column holds the subscriber's blind index
+-- (HMAC-SHA256, see fds-vault), used for lookups; `subscriber_sealed` and the
+-- JSON columns hold values sealed by the vault (`v1.<key id>.<nonce>.<ciphertext>`).
+
 -- The FDS data mart on Postgres (production).
 --
 -- The same tables and columns as the SQLite schema, with Postgres types:
@@ -124,6 +128,7 @@ $$;
 CREATE TABLE blocks (
     block_id       text        NOT NULL PRIMARY KEY,
     subscriber     text        NOT NULL,
+    subscriber_sealed text     NOT NULL,
     scope          text        NOT NULL CHECK (scope IN ('payments', 'all')),
     since          timestamptz NOT NULL,
     until          timestamptz NOT NULL,
@@ -142,6 +147,7 @@ CREATE TABLE labels (
     label_id    text        NOT NULL PRIMARY KEY,
     event_id    text,
     subscriber  text,
+    subscriber_sealed text,
     outcome     text        NOT NULL CHECK (outcome IN ('fraud', 'legit')),
     note        text,
     labelled_by text        NOT NULL,

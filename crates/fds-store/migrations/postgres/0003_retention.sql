@@ -15,6 +15,7 @@
 CREATE TABLE legal_holds (
     hold_id    bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     subscriber text        NOT NULL,
+    subscriber_sealed text NOT NULL,
     case_id    text,
     reason     text        NOT NULL,
     placed_by  text        NOT NULL,

@@ -1,3 +1,7 @@
+-- PII at rest: every `subscriber` column holds the subscriber's blind index
+-- (HMAC-SHA256, see fds-vault), used for lookups; `subscriber_sealed` and the
+-- JSON columns hold values sealed by the vault (`v1.<key id>.<nonce>.<ciphertext>`).
+
 -- The FDS data mart on SQLite (the embedded default).
 --
 -- Timestamps are INTEGER microseconds since the Unix epoch, UTC: they sort and
@@ -45,6 +49,7 @@ CREATE INDEX decisions_by_occurred_at ON decisions (occurred_at);
 CREATE TABLE blocks (
     block_id       TEXT    NOT NULL PRIMARY KEY,
     subscriber     TEXT    NOT NULL,
+    subscriber_sealed TEXT NOT NULL,
     scope          TEXT    NOT NULL CHECK (scope IN ('payments', 'all')),
     since          INTEGER NOT NULL,
     until          INTEGER NOT NULL,
@@ -63,6 +68,7 @@ CREATE TABLE labels (
     label_id    TEXT    NOT NULL PRIMARY KEY,
     event_id    TEXT,
     subscriber  TEXT,
+    subscriber_sealed TEXT,
     outcome     TEXT    NOT NULL CHECK (outcome IN ('fraud', 'legit')),
     note        TEXT,
     labelled_by TEXT    NOT NULL,

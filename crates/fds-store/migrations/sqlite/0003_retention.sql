@@ -10,6 +10,7 @@
 CREATE TABLE legal_holds (
     hold_id    INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     subscriber TEXT    NOT NULL,
+    subscriber_sealed TEXT NOT NULL,
     case_id    TEXT,
     reason     TEXT    NOT NULL,
     placed_by  TEXT    NOT NULL,

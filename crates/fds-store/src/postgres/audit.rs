@@ -5,13 +5,18 @@
 use crate::audit::{chain_hash, json_column, record_from_row, AuditEntry, AuditHead, AuditRecord, AuditRow};
 use crate::StoreError;
 use chrono::{DateTime, Utc};
+use fds_vault::Vault;
 use sqlx::{PgConnection, PgPool};
 
-/// Appends `entry` as the next record of the chain, inside the caller's
+/// Appends `entry`, its PII sealed by `vault`, as the next record of the chain, inside the caller's
 /// transaction. Under READ COMMITTED a waiting append re-reads the head row once
 /// the one before it commits, so it takes the next seq and the new hash.
-pub(super) async fn append(conn: &mut PgConnection, entry: AuditEntry) -> Result<AuditRecord, StoreError> {
-    let entry = entry.normalised();
+pub(super) async fn append(
+    conn: &mut PgConnection,
+    vault: &Vault,
+    entry: AuditEntry,
+) -> Result<AuditRecord, StoreError> {
+    let entry = entry.normalised().sealed(vault);
     let (seq, prev_hash): (i64, String) =
         sqlx::query_as("UPDATE audit_chain_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
             .fetch_one(&mut *conn)

@@ -14,6 +14,7 @@ use crate::retention::{LegalHold, RetentionPolicy, RetentionReport};
 use crate::store::{Counts, Record, SaveSummary, Store};
 use crate::StoreError;
 use fds_core::{Block, Decision, Label, Timestamp};
+use fds_vault::Vault;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::Connection;
@@ -38,6 +39,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct PgStore {
     pool: PgPool,
     partitions: Arc<partitions::Partitions>,
+    vault: Arc<Vault>,
 }
 
 impl PgStore {
@@ -46,7 +48,10 @@ impl PgStore {
     /// ([`StoreError::SchemaTooNew`]), applies this build's pending migrations and
     /// creates the partitions of the current month (by the database clock) and of
     /// the few after it. The database itself must exist.
-    pub async fn open(url: &str) -> Result<PgStore, StoreError> {
+    ///
+    /// `vault` seals the PII the store writes and opens what it reads; lookups by
+    /// subscriber go through its blind index.
+    pub async fn open(url: &str, vault: Arc<Vault>) -> Result<PgStore, StoreError> {
         // The parser's message may quote the URL, which may hold a password.
         let options = PgConnectOptions::from_str(url).map_err(|_| {
             StoreError::InvalidUrl("a postgres url reads `postgres://user@host:5432/database`".into())
@@ -67,7 +72,7 @@ impl PgStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await?;
-        Ok(PgStore { pool, partitions: Arc::default() })
+        Ok(PgStore { pool, partitions: Arc::default(), vault })
     }
 
     /// Closes every connection, waiting for those in use to be returned. Later
@@ -96,7 +101,7 @@ async fn applied_migrations(conn: &mut PgConnection) -> Result<Vec<i64>, StoreEr
 #[async_trait::async_trait]
 impl Store for PgStore {
     async fn save(&self, batch: &[Record]) -> Result<SaveSummary, StoreError> {
-        save::save(&self.pool, &self.partitions, batch).await
+        save::save(&self.pool, &self.vault, &self.partitions, batch).await
     }
 
     async fn decision_for_event(&self, event_id: &str) -> Result<Option<Decision>, StoreError> {
@@ -112,7 +117,7 @@ impl Store for PgStore {
         .bind(event_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|(json,)| codec::decision(&json)).transpose()
+        row.map(|(json,)| codec::decision(&self.vault, &json)).transpose()
     }
 
     async fn decisions_for_subscriber(
@@ -127,11 +132,11 @@ impl Store for PgStore {
                  SELECT decision, occurred_at, decision_id FROM held_decisions WHERE subscriber = $1 \
              ) AS kept ORDER BY occurred_at DESC, decision_id DESC LIMIT $2",
         )
-        .bind(subscriber)
+        .bind(crate::pii::index(&self.vault, subscriber))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|(json,)| codec::decision(json)).collect()
+        rows.iter().map(|(json,)| codec::decision(&self.vault, json)).collect()
     }
 
     async fn events_after(
@@ -156,18 +161,18 @@ impl Store for PgStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|(json,)| codec::event(json)).collect()
+        rows.iter().map(|(json,)| codec::event(&self.vault, json)).collect()
     }
 
     async fn active_blocks(&self, at: Timestamp) -> Result<Vec<Block>, StoreError> {
         let rows: Vec<codec::BlockRow<Timestamp>> = sqlx::query_as(
-            "SELECT block_id, subscriber, scope, since, until, decision_id, reason FROM blocks \
+            "SELECT block_id, subscriber_sealed, scope, since, until, decision_id, reason FROM blocks \
              WHERE released_at IS NULL AND since <= $1 AND until > $1 ORDER BY since, block_id",
         )
         .bind(at)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter().map(|row| codec::block(row, Ok)).collect()
+        rows.into_iter().map(|row| codec::block(&self.vault, row, Ok)).collect()
     }
 
     async fn active_blocks_for_subscriber(
@@ -176,19 +181,19 @@ impl Store for PgStore {
         at: Timestamp,
     ) -> Result<Vec<Block>, StoreError> {
         let rows: Vec<codec::BlockRow<Timestamp>> = sqlx::query_as(
-            "SELECT block_id, subscriber, scope, since, until, decision_id, reason FROM blocks \
+            "SELECT block_id, subscriber_sealed, scope, since, until, decision_id, reason FROM blocks \
              WHERE subscriber = $1 AND until > $2 AND released_at IS NULL AND since <= $2 \
              ORDER BY since, block_id",
         )
-        .bind(subscriber)
+        .bind(crate::pii::index(&self.vault, subscriber))
         .bind(at)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter().map(|row| codec::block(row, Ok)).collect()
+        rows.into_iter().map(|row| codec::block(&self.vault, row, Ok)).collect()
     }
 
     async fn save_label(&self, label: &Label) -> Result<(), StoreError> {
-        insert_label(&mut *self.pool.acquire().await?, label).await.map(drop)
+        insert_label(&mut *self.pool.acquire().await?, &self.vault, label).await.map(drop)
     }
 
     async fn save_label_audited(
@@ -197,18 +202,18 @@ impl Store for PgStore {
         audit: AuditEntry,
     ) -> Result<Option<AuditRecord>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        if !insert_label(&mut tx, label).await? {
+        if !insert_label(&mut tx, &self.vault, label).await? {
             tx.commit().await?;
             return Ok(None);
         }
-        let record = audit::append(&mut tx, audit).await?;
+        let record = audit::append(&mut tx, &self.vault, audit).await?;
         tx.commit().await?;
         Ok(Some(record))
     }
 
     async fn append_audit(&self, entry: AuditEntry) -> Result<AuditRecord, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let record = audit::append(&mut tx, entry).await?;
+        let record = audit::append(&mut tx, &self.vault, entry).await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -229,13 +234,13 @@ impl Store for PgStore {
 
     async fn labels(&self, limit: u32) -> Result<Vec<Label>, StoreError> {
         let rows: Vec<codec::LabelRow<Timestamp>> = sqlx::query_as(
-            "SELECT label_id, event_id, subscriber, outcome, note, labelled_by, labelled_at \
+            "SELECT label_id, event_id, subscriber_sealed, outcome, note, labelled_by, labelled_at \
              FROM labels ORDER BY labelled_at DESC, label_id DESC LIMIT $1",
         )
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter().map(|row| codec::label(row, Ok)).collect()
+        rows.into_iter().map(|row| codec::label(&self.vault, row, Ok)).collect()
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {
@@ -273,7 +278,7 @@ impl Store for PgStore {
         actor: &str,
         at: Timestamp,
     ) -> Result<LegalHold, StoreError> {
-        retention::place_hold(&self.pool, subscriber, case_id, reason, actor, at).await
+        retention::place_hold(&self.pool, &self.vault, subscriber, case_id, reason, actor, at).await
     }
 
     async fn lift_hold(
@@ -282,11 +287,11 @@ impl Store for PgStore {
         actor: &str,
         at: Timestamp,
     ) -> Result<Option<LegalHold>, StoreError> {
-        retention::lift_hold(&self.pool, hold_id, actor, at).await
+        retention::lift_hold(&self.pool, &self.vault, hold_id, actor, at).await
     }
 
     async fn holds(&self) -> Result<Vec<LegalHold>, StoreError> {
-        retention::holds(&self.pool).await
+        retention::holds(&self.pool, &self.vault).await
     }
 
     async fn retention(
@@ -295,20 +300,22 @@ impl Store for PgStore {
         now: Timestamp,
         dry_run: bool,
     ) -> Result<RetentionReport, StoreError> {
-        retention::run(&self.pool, &self.partitions, policy, now, dry_run).await
+        retention::run(&self.pool, &self.vault, &self.partitions, policy, now, dry_run).await
     }
 }
 
 /// Inserts `label` unless its id is stored; whether it was new.
-async fn insert_label(conn: &mut PgConnection, label: &Label) -> Result<bool, StoreError> {
+async fn insert_label(conn: &mut PgConnection, vault: &Vault, label: &Label) -> Result<bool, StoreError> {
+    let subscriber = label.subscriber.as_ref().map(|s| s.expose());
     let done = sqlx::query(
         "INSERT INTO labels \
-             (label_id, event_id, subscriber, outcome, note, labelled_by, labelled_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (label_id) DO NOTHING",
+             (label_id, event_id, subscriber, subscriber_sealed, outcome, note, labelled_by, labelled_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (label_id) DO NOTHING",
     )
     .bind(&label.label_id)
     .bind(label.event_id.as_deref())
-    .bind(label.subscriber.as_ref().map(|s| s.expose()))
+    .bind(subscriber.map(|s| crate::pii::index(vault, s)))
+    .bind(subscriber.map(|s| crate::pii::seal_subscriber(vault, s)))
     .bind(label.outcome.as_str())
     .bind(label.note.as_deref())
     .bind(&label.labelled_by)

@@ -14,6 +14,7 @@ use crate::codec::count;
 use crate::retention::{LegalHold, RetentionPolicy, RetentionReport, DECISIONS, EVENTS};
 use crate::StoreError;
 use fds_core::{Pii, Timestamp};
+use fds_vault::Vault;
 use sqlx::{PgConnection, PgPool};
 
 /// The subscribers with an active hold, as a sub-select.
@@ -21,13 +22,15 @@ const HELD: &str = "(SELECT subscriber FROM legal_holds WHERE lifted_at IS NULL)
 
 type HoldRow = (i64, String, Option<String>, String, String, Timestamp);
 
-fn hold(row: HoldRow) -> LegalHold {
+fn hold(vault: &Vault, row: HoldRow) -> Result<LegalHold, StoreError> {
     let (hold_id, subscriber, case_id, reason, placed_by, placed_at) = row;
-    LegalHold { hold_id, subscriber: Pii::new(subscriber), case_id, reason, placed_by, placed_at }
+    let subscriber = Pii::new(crate::pii::open_subscriber(vault, "legal_holds", &subscriber)?);
+    Ok(LegalHold { hold_id, subscriber, case_id, reason, placed_by, placed_at })
 }
 
 pub(super) async fn place_hold(
     pool: &PgPool,
+    vault: &Vault,
     subscriber: &str,
     case_id: Option<&str>,
     reason: &str,
@@ -36,25 +39,27 @@ pub(super) async fn place_hold(
 ) -> Result<LegalHold, StoreError> {
     let mut tx = pool.begin().await?;
     let row: HoldRow = sqlx::query_as(
-        "INSERT INTO legal_holds (subscriber, case_id, reason, placed_by, placed_at) \
-         VALUES ($1, $2, $3, $4, $5) \
-         RETURNING hold_id, subscriber, case_id, reason, placed_by, placed_at",
+        "INSERT INTO legal_holds (subscriber, subscriber_sealed, case_id, reason, placed_by, placed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         RETURNING hold_id, subscriber_sealed, case_id, reason, placed_by, placed_at",
     )
-    .bind(subscriber)
+    .bind(crate::pii::index(vault, subscriber))
+    .bind(crate::pii::seal_subscriber(vault, subscriber))
     .bind(case_id)
     .bind(reason)
     .bind(actor)
     .bind(at)
     .fetch_one(&mut *tx)
     .await?;
-    let hold = hold(row);
-    audit::append(&mut tx, hold.placed_entry()).await?;
+    let hold = hold(vault, row)?;
+    audit::append(&mut tx, vault, hold.placed_entry()).await?;
     tx.commit().await?;
     Ok(hold)
 }
 
 pub(super) async fn lift_hold(
     pool: &PgPool,
+    vault: &Vault,
     hold_id: i64,
     actor: &str,
     at: Timestamp,
@@ -62,7 +67,7 @@ pub(super) async fn lift_hold(
     let mut tx = pool.begin().await?;
     let row: Option<HoldRow> = sqlx::query_as(
         "UPDATE legal_holds SET lifted_by = $1, lifted_at = $2 WHERE hold_id = $3 AND lifted_at IS NULL \
-         RETURNING hold_id, subscriber, case_id, reason, placed_by, placed_at",
+         RETURNING hold_id, subscriber_sealed, case_id, reason, placed_by, placed_at",
     )
     .bind(actor)
     .bind(at)
@@ -73,20 +78,20 @@ pub(super) async fn lift_hold(
         tx.commit().await?;
         return Ok(None);
     };
-    let hold = hold(row);
-    audit::append(&mut tx, hold.lifted_entry(actor, at)).await?;
+    let hold = hold(vault, row)?;
+    audit::append(&mut tx, vault, hold.lifted_entry(actor, at)).await?;
     tx.commit().await?;
     Ok(Some(hold))
 }
 
-pub(super) async fn holds(pool: &PgPool) -> Result<Vec<LegalHold>, StoreError> {
+pub(super) async fn holds(pool: &PgPool, vault: &Vault) -> Result<Vec<LegalHold>, StoreError> {
     let rows: Vec<HoldRow> = sqlx::query_as(
-        "SELECT hold_id, subscriber, case_id, reason, placed_by, placed_at FROM legal_holds \
+        "SELECT hold_id, subscriber_sealed, case_id, reason, placed_by, placed_at FROM legal_holds \
          WHERE lifted_at IS NULL ORDER BY hold_id",
     )
     .fetch_all(pool)
     .await?;
-    Ok(rows.into_iter().map(hold).collect())
+    rows.into_iter().map(|row| hold(vault, row)).collect()
 }
 
 /// A partitioned table retention works on, with its hold table.
@@ -114,6 +119,7 @@ const TABLES: [Table; 2] = [
 
 pub(super) async fn run(
     pool: &PgPool,
+    vault: &Vault,
     partitions: &Partitions,
     policy: RetentionPolicy,
     now: Timestamp,
@@ -201,7 +207,7 @@ pub(super) async fn run(
     let report = report.sorted();
     if !dry_run {
         let mut tx = pool.begin().await?;
-        audit::append(&mut tx, report.audit_entry(now)).await?;
+        audit::append(&mut tx, vault, report.audit_entry(now)).await?;
         tx.commit().await?;
     }
     Ok(report)

@@ -5,25 +5,39 @@
 
 use super::partitions::{self, Partitions};
 use crate::store::{Record, SaveSummary};
-use crate::StoreError;
+use crate::{codec, pii, StoreError};
+use fds_vault::Vault;
 use sqlx::PgPool;
 use std::collections::HashSet;
 
 /// A record with its JSON encodings, made before the transaction starts.
 struct Encoded<'a> {
     record: &'a Record,
+    /// The blind index of the subscriber.
+    subscriber: String,
     payload: String,
     decision: String,
+    /// The decision's block: its subscriber's blind index and sealed form.
+    block: Option<(&'a fds_core::Block, String, String)>,
 }
 
-fn encode(record: &Record) -> Result<Encoded<'_>, StoreError> {
-    let decision = serde_json::to_string(&record.decision)
-        .map_err(|e| StoreError::Encode { what: "decision", reason: format!("{:?} error", e.classify()) })?;
-    Ok(Encoded { record, payload: record.event.to_json().to_string(), decision })
+fn encode<'a>(vault: &Vault, record: &'a Record) -> Result<Encoded<'a>, StoreError> {
+    let block = record.decision.block.as_ref().map(|b| {
+        let subscriber = b.subscriber.expose();
+        (b, pii::index(vault, subscriber), pii::seal_subscriber(vault, subscriber))
+    });
+    Ok(Encoded {
+        record,
+        subscriber: pii::index(vault, record.event.subscriber.expose()),
+        payload: codec::encode_event(vault, &record.event),
+        decision: codec::encode_decision(vault, &record.decision)?,
+        block,
+    })
 }
 
 pub(super) async fn save(
     pool: &PgPool,
+    vault: &Vault,
     partitions: &Partitions,
     batch: &[Record],
 ) -> Result<SaveSummary, StoreError> {
@@ -36,7 +50,7 @@ pub(super) async fn save(
     let unique = batch
         .iter()
         .filter(|r| seen.insert(r.event.event_id.as_str()))
-        .map(encode)
+        .map(|r| encode(vault, r))
         .collect::<Result<Vec<_>, _>>()?;
     let months = partitions::months_for(unique.iter().map(|e| e.record.event.occurred_at));
 
@@ -93,7 +107,7 @@ async fn write(pool: &PgPool, unique: &[Encoded<'_>]) -> Result<u64, StoreError>
               AS batch (event_id, subscriber, event_type, occurred_at, received_at, payload)",
     )
     .bind(column(&fresh, |e| e.record.event.event_id.as_str()))
-    .bind(column(&fresh, |e| e.record.event.subscriber.expose()))
+    .bind(column(&fresh, |e| e.subscriber.as_str()))
     .bind(column(&fresh, |e| e.record.event.event_type().as_str()))
     .bind(column(&fresh, |e| e.record.event.occurred_at))
     .bind(column(&fresh, |e| e.record.received_at))
@@ -115,7 +129,7 @@ async fn write(pool: &PgPool, unique: &[Encoded<'_>]) -> Result<u64, StoreError>
     )
     .bind(column(&fresh, |e| e.record.decision.decision_id.as_str()))
     .bind(column(&fresh, |e| e.record.event.event_id.as_str()))
-    .bind(column(&fresh, |e| e.record.decision.subscriber.expose()))
+    .bind(column(&fresh, |e| e.subscriber.as_str()))
     .bind(column(&fresh, |e| e.record.decision.action.as_str()))
     .bind(column(&fresh, |e| e.record.decision.score))
     .bind(column(&fresh, |e| e.record.decision.rules_version.as_str()))
@@ -125,21 +139,23 @@ async fn write(pool: &PgPool, unique: &[Encoded<'_>]) -> Result<u64, StoreError>
     .execute(&mut *tx)
     .await?;
 
-    let blocks: Vec<&fds_core::Block> =
-        fresh.iter().filter_map(|e| e.record.decision.block.as_ref()).collect();
+    let blocks: Vec<&(&fds_core::Block, String, String)> =
+        fresh.iter().filter_map(|e| e.block.as_ref()).collect();
     if !blocks.is_empty() {
         sqlx::query(
-            "INSERT INTO blocks (block_id, subscriber, scope, since, until, decision_id, reason) \
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], \
-                                  $5::timestamptz[], $6::text[], $7::text[])",
+            "INSERT INTO blocks \
+             (block_id, subscriber, subscriber_sealed, scope, since, until, decision_id, reason) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], \
+                                  $6::timestamptz[], $7::text[], $8::text[])",
         )
-        .bind(column(&blocks, |b| b.block_id.as_str()))
-        .bind(column(&blocks, |b| b.subscriber.expose()))
-        .bind(column(&blocks, |b| b.scope.as_str()))
-        .bind(column(&blocks, |b| b.since))
-        .bind(column(&blocks, |b| b.until))
-        .bind(column(&blocks, |b| b.decision_id.as_str()))
-        .bind(column(&blocks, |b| b.reason.as_str()))
+        .bind(column(&blocks, |(b, _, _)| b.block_id.as_str()))
+        .bind(column(&blocks, |(_, index, _)| index.as_str()))
+        .bind(column(&blocks, |(_, _, sealed)| sealed.as_str()))
+        .bind(column(&blocks, |(b, _, _)| b.scope.as_str()))
+        .bind(column(&blocks, |(b, _, _)| b.since))
+        .bind(column(&blocks, |(b, _, _)| b.until))
+        .bind(column(&blocks, |(b, _, _)| b.decision_id.as_str()))
+        .bind(column(&blocks, |(b, _, _)| b.reason.as_str()))
         .execute(&mut *tx)
         .await?;
     }

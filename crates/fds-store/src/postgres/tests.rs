@@ -11,12 +11,12 @@ use fds_core::Action;
 #[tokio::test]
 async fn opening_migrates_an_empty_database_and_reopening_keeps_its_data() {
     let db = PgDatabase::create().await;
-    let store = PgStore::open(db.url()).await.unwrap();
+    let store = PgStore::open(db.url(), crate::fixtures::vault()).await.unwrap();
     let r = record("e-1", "01012345678", 0, Action::Block);
     store.save(std::slice::from_ref(&r)).await.unwrap();
     store.close().await;
 
-    let reopened = PgStore::open(db.url()).await.unwrap();
+    let reopened = PgStore::open(db.url(), crate::fixtures::vault()).await.unwrap();
 
     assert_eq!(reopened.decision_for_event("e-1").await.unwrap(), Some(r.decision.clone()));
     assert_eq!(reopened.save(&[r]).await.unwrap().duplicates, 1);
@@ -29,7 +29,7 @@ async fn opening_migrates_an_empty_database_and_reopening_keeps_its_data() {
 #[tokio::test]
 async fn a_database_migrated_by_a_newer_build_is_refused_and_left_untouched() {
     let db = PgDatabase::create().await;
-    let store = PgStore::open(db.url()).await.unwrap();
+    let store = PgStore::open(db.url(), crate::fixtures::vault()).await.unwrap();
     let newest_known = MIGRATOR.iter().map(|m| m.version).max().unwrap();
     sqlx::query(
         "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
@@ -40,14 +40,14 @@ async fn a_database_migrated_by_a_newer_build_is_refused_and_left_untouched() {
     .unwrap();
     store.close().await;
 
-    let err = PgStore::open(db.url()).await.unwrap_err();
+    let err = PgStore::open(db.url(), crate::fixtures::vault()).await.unwrap_err();
 
     assert!(
         matches!(err, StoreError::SchemaTooNew { unknown: 20991231000000, newest_known: n } if n == newest_known),
         "{err}"
     );
     assert!(err.to_string().contains("upgrade fds"), "{err}");
-    let err = crate::open(db.url()).await.err().expect("open() refuses it too");
+    let err = crate::open(db.url(), crate::fixtures::vault()).await.err().expect("open() refuses it too");
     assert!(matches!(err, StoreError::SchemaTooNew { .. }), "{err}");
     db.drop_database().await;
 }
@@ -55,7 +55,8 @@ async fn a_database_migrated_by_a_newer_build_is_refused_and_left_untouched() {
 #[tokio::test]
 async fn a_server_that_does_not_answer_is_a_database_error() {
     // Port 1 on loopback: nothing listens there.
-    let err = PgStore::open("postgres://fds:hunter2@127.0.0.1:1/fds").await.unwrap_err();
+    let err =
+        PgStore::open("postgres://fds:hunter2@127.0.0.1:1/fds", crate::fixtures::vault()).await.unwrap_err();
     assert!(matches!(err, StoreError::Database(_)), "{err}");
     assert!(!err.to_string().contains("hunter2"));
 }
@@ -88,7 +89,7 @@ fn utc(year: i32, month: u32, day: u32, hour: u32) -> Timestamp {
 #[tokio::test]
 async fn events_of_several_months_land_in_their_month_partitions_created_on_demand() {
     let db = PgDatabase::create().await;
-    let store = PgStore::open(db.url()).await.unwrap();
+    let store = PgStore::open(db.url(), crate::fixtures::vault()).await.unwrap();
     let batch = vec![
         record_at("e-2019", "01012345678", utc(2019, 3, 15, 10), Action::Block),
         record_at("e-sep", "01012345678", utc(2026, 9, 30, 23), Action::Allow),
@@ -137,7 +138,7 @@ async fn events_of_several_months_land_in_their_month_partitions_created_on_dema
 #[tokio::test]
 async fn an_event_id_seen_before_is_a_duplicate_even_with_another_occurred_at() {
     let db = PgDatabase::create().await;
-    let store = PgStore::open(db.url()).await.unwrap();
+    let store = PgStore::open(db.url(), crate::fixtures::vault()).await.unwrap();
     let original = record_at("e-1", "01012345678", utc(2026, 11, 21, 12), Action::Block);
     // The same event id replayed with a corrected time, in another month: the
     // partitioned tables alone (unique on event id and occurred_at) would take it.
@@ -160,7 +161,7 @@ async fn replicas_saving_into_the_same_new_month_at_once_all_succeed() {
     // Separate stores: each has its own memory of ensured partitions, like replicas.
     let mut stores = Vec::new();
     for _ in 0..4 {
-        stores.push(PgStore::open(db.url()).await.unwrap());
+        stores.push(PgStore::open(db.url(), crate::fixtures::vault()).await.unwrap());
     }
     let savers: Vec<_> = stores
         .iter()
@@ -197,7 +198,7 @@ async fn replicas_saving_into_the_same_new_month_at_once_all_succeed() {
 #[tokio::test]
 async fn a_partition_dropped_behind_the_stores_back_is_created_again_on_the_next_save() {
     let db = PgDatabase::create().await;
-    let store = PgStore::open(db.url()).await.unwrap();
+    let store = PgStore::open(db.url(), crate::fixtures::vault()).await.unwrap();
     let first = record_at("e-1", "01012345678", utc(2020, 2, 29, 12), Action::Allow);
     store.save(std::slice::from_ref(&first)).await.unwrap();
     // What a retention run does to a month: its partitions and guard rows go.
@@ -223,7 +224,7 @@ async fn a_partition_dropped_behind_the_stores_back_is_created_again_on_the_next
 #[tokio::test]
 async fn opening_creates_the_partitions_of_the_current_month_and_the_next_ones() {
     let db = PgDatabase::create().await;
-    let store = PgStore::open(db.url()).await.unwrap();
+    let store = PgStore::open(db.url(), crate::fixtures::vault()).await.unwrap();
     // By the database clock, read in SQL: the test itself reads no clock.
     let expected: Vec<String> = sqlx::query_scalar(
         "SELECT 'events_' || to_char(m, 'YYYY_MM') FROM generate_series( \
@@ -251,7 +252,7 @@ async fn opening_creates_the_partitions_of_the_current_month_and_the_next_ones()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_batch_writer_saves_everything_it_accepted_into_postgres_by_shutdown() {
     let db = PgDatabase::create().await;
-    let store = PgStore::open(db.url()).await.unwrap();
+    let store = PgStore::open(db.url(), crate::fixtures::vault()).await.unwrap();
     let config = crate::WriterConfig { capacity: 64, max_batch: 100, max_delay: Duration::from_millis(20) };
     let writer = crate::BatchWriter::spawn(Arc::new(store.clone()), config);
 
@@ -285,7 +286,7 @@ async fn the_batch_writer_saves_everything_it_accepted_into_postgres_by_shutdown
 #[tokio::test]
 async fn retention_drops_expired_month_partitions_and_keeps_held_rows_in_the_hold_tables() {
     let db = PgDatabase::create().await;
-    let store = PgStore::open(db.url()).await.unwrap();
+    let store = PgStore::open(db.url(), crate::fixtures::vault()).await.unwrap();
     let march = chrono::Utc.with_ymd_and_hms(2025, 3, 10, 9, 0, 0).unwrap();
     let now = chrono::Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap();
     store

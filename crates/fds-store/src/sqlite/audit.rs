@@ -4,17 +4,19 @@
 use crate::audit::{chain_hash, json_column, record_from_row, AuditEntry, AuditHead, AuditRecord, AuditRow};
 use crate::time::{from_micros, to_micros};
 use crate::StoreError;
+use fds_vault::Vault;
 use sqlx::{SqliteConnection, SqlitePool};
 
-/// Appends `entry` as the next record of the chain, inside the caller's
+/// Appends `entry`, its PII sealed by `vault`, as the next record of the chain, inside the caller's
 /// transaction (which must not have read anything before: the first statement
 /// here is a write, so the transaction takes the write lock at once and waits
 /// its turn instead of failing on a stale snapshot).
 pub(super) async fn append(
     conn: &mut SqliteConnection,
+    vault: &Vault,
     entry: AuditEntry,
 ) -> Result<AuditRecord, StoreError> {
-    let entry = entry.normalised();
+    let entry = entry.normalised().sealed(vault);
     let (seq, prev_hash): (i64, String) =
         sqlx::query_as("UPDATE audit_chain_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
             .fetch_one(&mut *conn)

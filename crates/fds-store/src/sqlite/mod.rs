@@ -15,12 +15,14 @@ use crate::store::{Counts, Record, SaveSummary, Store};
 use crate::time::from_micros;
 use crate::StoreError;
 use fds_core::{Block, Decision, Label, Timestamp};
+use fds_vault::Vault;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The schema, embedded at compile time.
@@ -40,6 +42,7 @@ const FILE_CONNECTIONS: u32 = 4;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    vault: Arc<Vault>,
 }
 
 /// What a `sqlite:` URL names.
@@ -79,7 +82,10 @@ impl SqliteStore {
     /// created; `sqlite:///abs/path.db` for an absolute path) or `sqlite::memory:`.
     /// Files use WAL with `synchronous=NORMAL`: a commit survives a process crash,
     /// and at worst the last commits before a power loss are lost, never corrupted.
-    pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
+    ///
+    /// `vault` seals the PII the store writes and opens what it reads; lookups by
+    /// subscriber go through its blind index.
+    pub async fn open(url: &str, vault: Arc<Vault>) -> Result<SqliteStore, StoreError> {
         let target = Target::of(url)?;
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::InvalidUrl(e.to_string()))?
@@ -109,7 +115,7 @@ impl SqliteStore {
         };
         crate::schema::refuse_unknown(&applied_migrations(&pool).await?, &MIGRATOR)?;
         MIGRATOR.run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, vault })
     }
 
     /// Closes every connection, waiting for those in use to be returned. Later
@@ -141,7 +147,7 @@ async fn applied_migrations(pool: &SqlitePool) -> Result<Vec<i64>, StoreError> {
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn save(&self, batch: &[Record]) -> Result<SaveSummary, StoreError> {
-        save::save(&self.pool, batch).await
+        save::save(&self.pool, &self.vault, batch).await
     }
 
     async fn decision_for_event(&self, event_id: &str) -> Result<Option<Decision>, StoreError> {
@@ -149,7 +155,7 @@ impl Store for SqliteStore {
             .bind(event_id)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|(json,)| codec::decision(&json)).transpose()
+        row.map(|(json,)| codec::decision(&self.vault, &json)).transpose()
     }
 
     async fn decisions_for_subscriber(
@@ -161,11 +167,11 @@ impl Store for SqliteStore {
             "SELECT decision FROM decisions WHERE subscriber = ? \
              ORDER BY occurred_at DESC, decision_id DESC LIMIT ?",
         )
-        .bind(subscriber)
+        .bind(crate::pii::index(&self.vault, subscriber))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|(json,)| codec::decision(json)).collect()
+        rows.iter().map(|(json,)| codec::decision(&self.vault, json)).collect()
     }
 
     async fn events_after(
@@ -185,20 +191,20 @@ impl Store for SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|(json,)| codec::event(json)).collect()
+        rows.iter().map(|(json,)| codec::event(&self.vault, json)).collect()
     }
 
     async fn active_blocks(&self, at: Timestamp) -> Result<Vec<Block>, StoreError> {
         let at = crate::time::to_micros(at);
         let rows: Vec<codec::BlockRow<i64>> = sqlx::query_as(
-            "SELECT block_id, subscriber, scope, since, until, decision_id, reason FROM blocks \
+            "SELECT block_id, subscriber_sealed, scope, since, until, decision_id, reason FROM blocks \
              WHERE released_at IS NULL AND since <= ? AND until > ? ORDER BY since, block_id",
         )
         .bind(at)
         .bind(at)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter().map(|row| codec::block(row, |m| from_micros(m, "blocks"))).collect()
+        rows.into_iter().map(|row| codec::block(&self.vault, row, |m| from_micros(m, "blocks"))).collect()
     }
 
     async fn active_blocks_for_subscriber(
@@ -208,20 +214,20 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Block>, StoreError> {
         let at = crate::time::to_micros(at);
         let rows: Vec<codec::BlockRow<i64>> = sqlx::query_as(
-            "SELECT block_id, subscriber, scope, since, until, decision_id, reason FROM blocks \
+            "SELECT block_id, subscriber_sealed, scope, since, until, decision_id, reason FROM blocks \
              WHERE subscriber = ? AND until > ? AND released_at IS NULL AND since <= ? \
              ORDER BY since, block_id",
         )
-        .bind(subscriber)
+        .bind(crate::pii::index(&self.vault, subscriber))
         .bind(at)
         .bind(at)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter().map(|row| codec::block(row, |m| from_micros(m, "blocks"))).collect()
+        rows.into_iter().map(|row| codec::block(&self.vault, row, |m| from_micros(m, "blocks"))).collect()
     }
 
     async fn save_label(&self, label: &Label) -> Result<(), StoreError> {
-        insert_label(&mut *self.pool.acquire().await?, label).await.map(drop)
+        insert_label(&mut *self.pool.acquire().await?, &self.vault, label).await.map(drop)
     }
 
     async fn save_label_audited(
@@ -230,18 +236,18 @@ impl Store for SqliteStore {
         audit: AuditEntry,
     ) -> Result<Option<AuditRecord>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        if !insert_label(&mut tx, label).await? {
+        if !insert_label(&mut tx, &self.vault, label).await? {
             tx.commit().await?;
             return Ok(None);
         }
-        let record = audit::append(&mut tx, audit).await?;
+        let record = audit::append(&mut tx, &self.vault, audit).await?;
         tx.commit().await?;
         Ok(Some(record))
     }
 
     async fn append_audit(&self, entry: AuditEntry) -> Result<AuditRecord, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let record = audit::append(&mut tx, entry).await?;
+        let record = audit::append(&mut tx, &self.vault, entry).await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -262,13 +268,13 @@ impl Store for SqliteStore {
 
     async fn labels(&self, limit: u32) -> Result<Vec<Label>, StoreError> {
         let rows: Vec<codec::LabelRow<i64>> = sqlx::query_as(
-            "SELECT label_id, event_id, subscriber, outcome, note, labelled_by, labelled_at \
+            "SELECT label_id, event_id, subscriber_sealed, outcome, note, labelled_by, labelled_at \
              FROM labels ORDER BY labelled_at DESC, label_id DESC LIMIT ?",
         )
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter().map(|row| codec::label(row, |m| from_micros(m, "labels"))).collect()
+        rows.into_iter().map(|row| codec::label(&self.vault, row, |m| from_micros(m, "labels"))).collect()
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {
@@ -302,7 +308,7 @@ impl Store for SqliteStore {
         actor: &str,
         at: Timestamp,
     ) -> Result<LegalHold, StoreError> {
-        retention::place_hold(&self.pool, subscriber, case_id, reason, actor, at).await
+        retention::place_hold(&self.pool, &self.vault, subscriber, case_id, reason, actor, at).await
     }
 
     async fn lift_hold(
@@ -311,11 +317,11 @@ impl Store for SqliteStore {
         actor: &str,
         at: Timestamp,
     ) -> Result<Option<LegalHold>, StoreError> {
-        retention::lift_hold(&self.pool, hold_id, actor, at).await
+        retention::lift_hold(&self.pool, &self.vault, hold_id, actor, at).await
     }
 
     async fn holds(&self) -> Result<Vec<LegalHold>, StoreError> {
-        retention::holds(&self.pool).await
+        retention::holds(&self.pool, &self.vault).await
     }
 
     async fn retention(
@@ -324,20 +330,22 @@ impl Store for SqliteStore {
         now: Timestamp,
         dry_run: bool,
     ) -> Result<RetentionReport, StoreError> {
-        retention::run(&self.pool, policy, now, dry_run).await
+        retention::run(&self.pool, &self.vault, policy, now, dry_run).await
     }
 }
 
 /// Inserts `label` unless its id is stored; whether it was new.
-async fn insert_label(conn: &mut SqliteConnection, label: &Label) -> Result<bool, StoreError> {
+async fn insert_label(conn: &mut SqliteConnection, vault: &Vault, label: &Label) -> Result<bool, StoreError> {
+    let subscriber = label.subscriber.as_ref().map(|s| s.expose());
     let done = sqlx::query(
         "INSERT INTO labels \
-             (label_id, event_id, subscriber, outcome, note, labelled_by, labelled_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (label_id) DO NOTHING",
+             (label_id, event_id, subscriber, subscriber_sealed, outcome, note, labelled_by, labelled_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (label_id) DO NOTHING",
     )
     .bind(&label.label_id)
     .bind(label.event_id.as_deref())
-    .bind(label.subscriber.as_ref().map(|s| s.expose()))
+    .bind(subscriber.map(|s| crate::pii::index(vault, s)))
+    .bind(subscriber.map(|s| crate::pii::seal_subscriber(vault, s)))
     .bind(label.outcome.as_str())
     .bind(label.note.as_deref())
     .bind(&label.labelled_by)

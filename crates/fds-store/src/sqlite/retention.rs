@@ -6,6 +6,7 @@ use crate::retention::{LegalHold, RetentionPolicy, RetentionReport, DECISIONS, E
 use crate::time::{from_micros, to_micros};
 use crate::StoreError;
 use fds_core::{Pii, Timestamp};
+use fds_vault::Vault;
 use sqlx::{SqliteConnection, SqlitePool};
 
 /// The subscribers with an active hold, as a sub-select.
@@ -13,11 +14,11 @@ const HELD: &str = "(SELECT subscriber FROM legal_holds WHERE lifted_at IS NULL)
 
 type HoldRow = (i64, String, Option<String>, String, String, i64);
 
-fn hold(row: HoldRow) -> Result<LegalHold, StoreError> {
+fn hold(vault: &Vault, row: HoldRow) -> Result<LegalHold, StoreError> {
     let (hold_id, subscriber, case_id, reason, placed_by, placed_at) = row;
     Ok(LegalHold {
         hold_id,
-        subscriber: Pii::new(subscriber),
+        subscriber: Pii::new(crate::pii::open_subscriber(vault, "legal_holds", &subscriber)?),
         case_id,
         reason,
         placed_by,
@@ -27,6 +28,7 @@ fn hold(row: HoldRow) -> Result<LegalHold, StoreError> {
 
 pub(super) async fn place_hold(
     pool: &SqlitePool,
+    vault: &Vault,
     subscriber: &str,
     case_id: Option<&str>,
     reason: &str,
@@ -35,24 +37,27 @@ pub(super) async fn place_hold(
 ) -> Result<LegalHold, StoreError> {
     let mut tx = pool.begin().await?;
     let row: HoldRow = sqlx::query_as(
-        "INSERT INTO legal_holds (subscriber, case_id, reason, placed_by, placed_at) VALUES (?, ?, ?, ?, ?) \
-         RETURNING hold_id, subscriber, case_id, reason, placed_by, placed_at",
+        "INSERT INTO legal_holds (subscriber, subscriber_sealed, case_id, reason, placed_by, placed_at) \
+         VALUES (?, ?, ?, ?, ?, ?) \
+         RETURNING hold_id, subscriber_sealed, case_id, reason, placed_by, placed_at",
     )
-    .bind(subscriber)
+    .bind(crate::pii::index(vault, subscriber))
+    .bind(crate::pii::seal_subscriber(vault, subscriber))
     .bind(case_id)
     .bind(reason)
     .bind(actor)
     .bind(to_micros(at))
     .fetch_one(&mut *tx)
     .await?;
-    let hold = hold(row)?;
-    audit::append(&mut tx, hold.placed_entry()).await?;
+    let hold = hold(vault, row)?;
+    audit::append(&mut tx, vault, hold.placed_entry()).await?;
     tx.commit().await?;
     Ok(hold)
 }
 
 pub(super) async fn lift_hold(
     pool: &SqlitePool,
+    vault: &Vault,
     hold_id: i64,
     actor: &str,
     at: Timestamp,
@@ -60,7 +65,7 @@ pub(super) async fn lift_hold(
     let mut tx = pool.begin().await?;
     let row: Option<HoldRow> = sqlx::query_as(
         "UPDATE legal_holds SET lifted_by = ?, lifted_at = ? WHERE hold_id = ? AND lifted_at IS NULL \
-         RETURNING hold_id, subscriber, case_id, reason, placed_by, placed_at",
+         RETURNING hold_id, subscriber_sealed, case_id, reason, placed_by, placed_at",
     )
     .bind(actor)
     .bind(to_micros(at))
@@ -71,24 +76,25 @@ pub(super) async fn lift_hold(
         tx.commit().await?;
         return Ok(None);
     };
-    let hold = hold(row)?;
-    audit::append(&mut tx, hold.lifted_entry(actor, at)).await?;
+    let hold = hold(vault, row)?;
+    audit::append(&mut tx, vault, hold.lifted_entry(actor, at)).await?;
     tx.commit().await?;
     Ok(Some(hold))
 }
 
-pub(super) async fn holds(pool: &SqlitePool) -> Result<Vec<LegalHold>, StoreError> {
+pub(super) async fn holds(pool: &SqlitePool, vault: &Vault) -> Result<Vec<LegalHold>, StoreError> {
     let rows: Vec<HoldRow> = sqlx::query_as(
-        "SELECT hold_id, subscriber, case_id, reason, placed_by, placed_at FROM legal_holds \
+        "SELECT hold_id, subscriber_sealed, case_id, reason, placed_by, placed_at FROM legal_holds \
          WHERE lifted_at IS NULL ORDER BY hold_id",
     )
     .fetch_all(pool)
     .await?;
-    rows.into_iter().map(hold).collect()
+    rows.into_iter().map(|row| hold(vault, row)).collect()
 }
 
 pub(super) async fn run(
     pool: &SqlitePool,
+    vault: &Vault,
     policy: RetentionPolicy,
     now: Timestamp,
     dry_run: bool,
@@ -114,7 +120,7 @@ pub(super) async fn run(
     }
     let report = report.sorted();
     if !dry_run {
-        audit::append(&mut tx, report.audit_entry(now)).await?;
+        audit::append(&mut tx, vault, report.audit_entry(now)).await?;
     }
     tx.commit().await?;
     Ok(report)

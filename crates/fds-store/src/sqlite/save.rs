@@ -3,7 +3,8 @@
 
 use crate::store::{Record, SaveSummary};
 use crate::time::to_micros;
-use crate::StoreError;
+use crate::{codec, pii, StoreError};
+use fds_vault::Vault;
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use std::collections::HashSet;
 
@@ -15,27 +16,43 @@ const MAX_BIND_PARAMS: usize = 32_766;
 /// Rows per multi-row insert, by the table's column count.
 pub(crate) const EVENTS_PER_STATEMENT: usize = MAX_BIND_PARAMS / 6;
 const DECISIONS_PER_STATEMENT: usize = MAX_BIND_PARAMS / 9;
-const BLOCKS_PER_STATEMENT: usize = MAX_BIND_PARAMS / 7;
+const BLOCKS_PER_STATEMENT: usize = MAX_BIND_PARAMS / 8;
 
 /// A record with its JSON encodings, made before the transaction starts so the
 /// write lock is held only for the inserts.
 struct Encoded<'a> {
     record: &'a Record,
+    /// The blind index of the subscriber.
+    subscriber: String,
     payload: String,
     decision: String,
+    /// The decision's block: its subscriber's blind index and sealed form.
+    block: Option<(&'a fds_core::Block, String, String)>,
 }
 
-fn encode(record: &Record) -> Result<Encoded<'_>, StoreError> {
-    let decision = serde_json::to_string(&record.decision)
-        .map_err(|e| StoreError::Encode { what: "decision", reason: format!("{:?} error", e.classify()) })?;
-    Ok(Encoded { record, payload: record.event.to_json().to_string(), decision })
+fn encode<'a>(vault: &Vault, record: &'a Record) -> Result<Encoded<'a>, StoreError> {
+    let block = record.decision.block.as_ref().map(|b| {
+        let subscriber = b.subscriber.expose();
+        (b, pii::index(vault, subscriber), pii::seal_subscriber(vault, subscriber))
+    });
+    Ok(Encoded {
+        record,
+        subscriber: pii::index(vault, record.event.subscriber.expose()),
+        payload: codec::encode_event(vault, &record.event),
+        decision: codec::encode_decision(vault, &record.decision)?,
+        block,
+    })
 }
 
-pub(super) async fn save(pool: &SqlitePool, batch: &[Record]) -> Result<SaveSummary, StoreError> {
+pub(super) async fn save(
+    pool: &SqlitePool,
+    vault: &Vault,
+    batch: &[Record],
+) -> Result<SaveSummary, StoreError> {
     if batch.is_empty() {
         return Ok(SaveSummary::default());
     }
-    let encoded = batch.iter().map(encode).collect::<Result<Vec<_>, _>>()?;
+    let encoded = batch.iter().map(|r| encode(vault, r)).collect::<Result<Vec<_>, _>>()?;
 
     let mut tx = pool.begin().await?;
 
@@ -50,7 +67,7 @@ pub(super) async fn save(pool: &SqlitePool, batch: &[Record]) -> Result<SaveSumm
         insert.push_values(chunk, |mut row, e| {
             let event = &e.record.event;
             row.push_bind(event.event_id.as_str())
-                .push_bind(event.subscriber.expose())
+                .push_bind(e.subscriber.as_str())
                 .push_bind(event.event_type().as_str())
                 .push_bind(to_micros(event.occurred_at))
                 .push_bind(to_micros(e.record.received_at))
@@ -74,7 +91,7 @@ pub(super) async fn save(pool: &SqlitePool, batch: &[Record]) -> Result<SaveSumm
             let d = &e.record.decision;
             row.push_bind(d.decision_id.as_str())
                 .push_bind(e.record.event.event_id.as_str())
-                .push_bind(d.subscriber.expose())
+                .push_bind(e.subscriber.as_str())
                 .push_bind(d.action.as_str())
                 .push_bind(d.score)
                 .push_bind(d.rules_version.as_str())
@@ -85,15 +102,17 @@ pub(super) async fn save(pool: &SqlitePool, batch: &[Record]) -> Result<SaveSumm
         insert.build().execute(&mut *tx).await?;
     }
 
-    let blocks: Vec<&fds_core::Block> =
-        fresh.iter().filter_map(|e| e.record.decision.block.as_ref()).collect();
+    let blocks: Vec<&(&fds_core::Block, String, String)> =
+        fresh.iter().filter_map(|e| e.block.as_ref()).collect();
     for chunk in blocks.chunks(BLOCKS_PER_STATEMENT) {
         let mut insert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO blocks (block_id, subscriber, scope, since, until, decision_id, reason) ",
+            "INSERT INTO blocks \
+             (block_id, subscriber, subscriber_sealed, scope, since, until, decision_id, reason) ",
         );
-        insert.push_values(chunk, |mut row, b| {
+        insert.push_values(chunk, |mut row, (b, index, sealed)| {
             row.push_bind(b.block_id.as_str())
-                .push_bind(b.subscriber.expose())
+                .push_bind(index.as_str())
+                .push_bind(sealed.as_str())
                 .push_bind(b.scope.as_str())
                 .push_bind(to_micros(b.since))
                 .push_bind(to_micros(b.until))

@@ -35,7 +35,7 @@ async fn a_reopened_file_store_keeps_its_data() {
     store.save_label(&label("l-1", 10, "confirmed")).await.unwrap();
     store.close().await;
 
-    let reopened = SqliteStore::open(&url).await.unwrap();
+    let reopened = SqliteStore::open(&url, crate::fixtures::vault()).await.unwrap();
 
     assert_eq!(reopened.decision_for_event("e-1").await.unwrap(), Some(r.decision.clone()));
     let counts = reopened.counts().await.unwrap();
@@ -45,7 +45,7 @@ async fn a_reopened_file_store_keeps_its_data() {
 
 #[tokio::test]
 async fn an_in_memory_store_keeps_data_across_calls() {
-    let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+    let store = SqliteStore::open("sqlite::memory:", crate::fixtures::vault()).await.unwrap();
     let r = record("e-1", "01012345678", 0, Action::Review);
     store.save(std::slice::from_ref(&r)).await.unwrap();
     store.ping().await.unwrap();
@@ -77,7 +77,7 @@ async fn a_database_migrated_by_a_newer_build_is_refused() {
     .unwrap();
     store.close().await;
 
-    let err = SqliteStore::open(&url).await.unwrap_err();
+    let err = SqliteStore::open(&url, crate::fixtures::vault()).await.unwrap_err();
 
     assert!(matches!(err, StoreError::SchemaTooNew { unknown: 20991231000000, newest_known: 3 }), "{err}");
 }

@@ -131,7 +131,7 @@ async fn dropping_every_handle_still_saves_what_was_accepted() {
     drop(writer);
 
     wait_until("the writer saved its last record", || observer.saved.load(Ordering::Relaxed) == 1).await;
-    let reopened = SqliteStore::open(&url).await.unwrap();
+    let reopened = SqliteStore::open(&url, crate::fixtures::vault()).await.unwrap();
     assert!(reopened.decision_for_event("e-1").await.unwrap().is_some());
 }
 
@@ -198,7 +198,7 @@ async fn a_failed_save_is_retried_until_it_succeeds() {
 
 #[tokio::test]
 async fn a_zero_capacity_or_batch_size_is_raised_to_one() {
-    let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+    let store = SqliteStore::open("sqlite::memory:", crate::fixtures::vault()).await.unwrap();
     let config = WriterConfig { capacity: 0, max_batch: 0, max_delay: Duration::ZERO };
     let writer = BatchWriter::spawn(Arc::new(store), config);
 

@@ -9,6 +9,35 @@ use crate::StoreError;
 use fds_core::{Block, BlockScope, Decision, Label, Outcome, Pii, Timestamp};
 use fds_vault::Vault;
 
+/// A record with its stored encodings (blind index, sealed payload and decision JSON),
+/// made before a save's transaction starts so locks are held only for the inserts.
+pub(crate) struct EncodedRecord<'a> {
+    pub(crate) record: &'a crate::Record,
+    /// The blind index of the subscriber.
+    pub(crate) subscriber: String,
+    pub(crate) payload: String,
+    pub(crate) decision: String,
+    /// The decision's block: its subscriber's blind index and sealed form.
+    pub(crate) block: Option<(&'a Block, String, String)>,
+}
+
+pub(crate) fn encode_record<'a>(
+    vault: &Vault,
+    record: &'a crate::Record,
+) -> Result<EncodedRecord<'a>, StoreError> {
+    let block = record.decision.block.as_ref().map(|b| {
+        let subscriber = b.subscriber.expose();
+        (b, crate::pii::index(vault, subscriber), crate::pii::seal_subscriber(vault, subscriber))
+    });
+    Ok(EncodedRecord {
+        record,
+        subscriber: crate::pii::index(vault, record.event.subscriber.expose()),
+        payload: encode_event(vault, &record.event),
+        decision: encode_decision(vault, &record.decision)?,
+        block,
+    })
+}
+
 /// `block_id, subscriber (sealed), scope, since, until, decision_id, reason`
 pub(crate) type BlockRow<T> = (String, String, String, T, T, String, String);
 

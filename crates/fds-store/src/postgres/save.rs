@@ -5,35 +5,10 @@
 
 use super::partitions::{self, Partitions};
 use crate::store::{Record, SaveSummary};
-use crate::{codec, pii, StoreError};
+use crate::{codec, StoreError};
 use fds_vault::Vault;
 use sqlx::PgPool;
 use std::collections::HashSet;
-
-/// A record with its JSON encodings, made before the transaction starts.
-struct Encoded<'a> {
-    record: &'a Record,
-    /// The blind index of the subscriber.
-    subscriber: String,
-    payload: String,
-    decision: String,
-    /// The decision's block: its subscriber's blind index and sealed form.
-    block: Option<(&'a fds_core::Block, String, String)>,
-}
-
-fn encode<'a>(vault: &Vault, record: &'a Record) -> Result<Encoded<'a>, StoreError> {
-    let block = record.decision.block.as_ref().map(|b| {
-        let subscriber = b.subscriber.expose();
-        (b, pii::index(vault, subscriber), pii::seal_subscriber(vault, subscriber))
-    });
-    Ok(Encoded {
-        record,
-        subscriber: pii::index(vault, record.event.subscriber.expose()),
-        payload: codec::encode_event(vault, &record.event),
-        decision: codec::encode_decision(vault, &record.decision)?,
-        block,
-    })
-}
 
 pub(super) async fn save(
     pool: &PgPool,
@@ -50,7 +25,7 @@ pub(super) async fn save(
     let unique = batch
         .iter()
         .filter(|r| seen.insert(r.event.event_id.as_str()))
-        .map(|r| encode(vault, r))
+        .map(|r| codec::encode_record(vault, r))
         .collect::<Result<Vec<_>, _>>()?;
     let months = partitions::months_for(unique.iter().map(|e| e.record.event.occurred_at));
 
@@ -72,7 +47,7 @@ pub(super) async fn save(
 
 /// Writes `unique` (one record per event id) in one transaction; returns how many
 /// were new.
-async fn write(pool: &PgPool, unique: &[Encoded<'_>]) -> Result<u64, StoreError> {
+async fn write(pool: &PgPool, unique: &[codec::EncodedRecord<'_>]) -> Result<u64, StoreError> {
     let mut tx = pool.begin().await?;
 
     // The guard first: `ON CONFLICT DO NOTHING` skips ids already stored, and
@@ -93,7 +68,7 @@ async fn write(pool: &PgPool, unique: &[Encoded<'_>]) -> Result<u64, StoreError>
     .into_iter()
     .collect();
 
-    let fresh: Vec<&Encoded<'_>> =
+    let fresh: Vec<&codec::EncodedRecord<'_>> =
         unique.iter().filter(|e| new_ids.contains(e.record.event.event_id.as_str())).collect();
     if fresh.is_empty() {
         tx.commit().await?;

@@ -3,7 +3,7 @@
 
 use crate::store::{Record, SaveSummary};
 use crate::time::to_micros;
-use crate::{codec, pii, StoreError};
+use crate::{codec, StoreError};
 use fds_vault::Vault;
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use std::collections::HashSet;
@@ -18,32 +18,6 @@ pub(crate) const EVENTS_PER_STATEMENT: usize = MAX_BIND_PARAMS / 6;
 const DECISIONS_PER_STATEMENT: usize = MAX_BIND_PARAMS / 9;
 const BLOCKS_PER_STATEMENT: usize = MAX_BIND_PARAMS / 8;
 
-/// A record with its JSON encodings, made before the transaction starts so the
-/// write lock is held only for the inserts.
-struct Encoded<'a> {
-    record: &'a Record,
-    /// The blind index of the subscriber.
-    subscriber: String,
-    payload: String,
-    decision: String,
-    /// The decision's block: its subscriber's blind index and sealed form.
-    block: Option<(&'a fds_core::Block, String, String)>,
-}
-
-fn encode<'a>(vault: &Vault, record: &'a Record) -> Result<Encoded<'a>, StoreError> {
-    let block = record.decision.block.as_ref().map(|b| {
-        let subscriber = b.subscriber.expose();
-        (b, pii::index(vault, subscriber), pii::seal_subscriber(vault, subscriber))
-    });
-    Ok(Encoded {
-        record,
-        subscriber: pii::index(vault, record.event.subscriber.expose()),
-        payload: codec::encode_event(vault, &record.event),
-        decision: codec::encode_decision(vault, &record.decision)?,
-        block,
-    })
-}
-
 pub(super) async fn save(
     pool: &SqlitePool,
     vault: &Vault,
@@ -52,7 +26,7 @@ pub(super) async fn save(
     if batch.is_empty() {
         return Ok(SaveSummary::default());
     }
-    let encoded = batch.iter().map(|r| encode(vault, r)).collect::<Result<Vec<_>, _>>()?;
+    let encoded = batch.iter().map(|r| codec::encode_record(vault, r)).collect::<Result<Vec<_>, _>>()?;
 
     let mut tx = pool.begin().await?;
 
@@ -79,7 +53,7 @@ pub(super) async fn save(
     }
 
     // The first record of each new event id, in batch order.
-    let fresh: Vec<&Encoded<'_>> =
+    let fresh: Vec<&codec::EncodedRecord<'_>> =
         encoded.iter().filter(|e| new_ids.remove(e.record.event.event_id.as_str())).collect();
 
     for chunk in fresh.chunks(DECISIONS_PER_STATEMENT) {

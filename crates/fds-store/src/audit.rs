@@ -33,7 +33,7 @@
 //! | `key.rotate`    | `key:<key id>`     | before / after: key ids              |
 //! | `pii.reveal`    | `subscriber:<blind index>` | after: which fields were shown |
 //! | `hold.place`    | `hold:<hold id>`   | after: the legal hold                |
-//! | `hold.lift`     | `hold:<hold id>`   | before: the legal hold               |
+//! | `hold.lift`     | `hold:<hold id>`   | before: the legal hold; after: who lifted it and why |
 //! | `retention.run` | `retention:<time>` | after: the retention report (actor `retention`) |
 //!
 //! New actions follow the same shape; the store accepts any string and judges none.

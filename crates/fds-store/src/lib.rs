@@ -22,16 +22,22 @@
 //! types, shared), `pii.rs` (sealing, opening and blind indexing, shared), `schema.rs` (the newer-schema guard), `writer.rs` (the batch
 //! writer), `audit.rs` (the hash-chained audit log: records, hashing, verification;
 //! each backend's `audit.rs` appends and reads), `retention.rs` (retention policy,
-//! report and legal holds; each backend's `retention.rs` runs it). Tests: `suite.rs` is the
+//! report and legal holds; each backend's `retention.rs` runs it), `rotation.rs` (data-key
+//! rotation: re-sealing stored values under the active key in resumable batches; each
+//! backend's `rotation.rs` does one batch). Tests: `suite.rs` is the
 //! behavioural suite run against both backends (`test_db.rs` gives each test a
-//! fresh SQLite file or Postgres database).
+//! fresh SQLite file or Postgres database). `dashboard.rs` holds the dashboard
+//! aggregates and the hourly rollups saves maintain (each backend's
+//! `dashboard.rs` writes and reads them).
 
 pub mod audit;
 mod codec;
+mod dashboard;
 mod error;
 mod pii;
 mod postgres;
 pub mod retention;
+pub mod rotation;
 mod schema;
 mod sqlite;
 mod store;
@@ -39,11 +45,13 @@ mod time;
 mod writer;
 
 pub use audit::{verify_chain, AuditEntry, AuditHead, AuditRecord, ChainBreak, ChainVerifier};
+pub use dashboard::{Bucket, Dashboard, Tally};
 pub use error::StoreError;
 /// The vault a store is opened with (see [`open`]), re-exported for callers.
 pub use fds_vault::{KeyRing, Vault};
 pub use postgres::PgStore;
 pub use retention::{LegalHold, RemovedRows, RetentionPolicy, RetentionReport};
+pub use rotation::{rotate_keys, ResealBatch, RotationOptions, RotationReport, TableRotation};
 pub use sqlite::SqliteStore;
 pub use store::{ActionCounts, Counts, Record, SaveSummary, Store};
 pub use writer::{BatchWriter, WriterConfig, WriterStats};

@@ -97,6 +97,96 @@ pub(crate) fn open_json(vault: &Vault, table: &'static str, value: &mut Value) -
     Ok(())
 }
 
+/// What re-sealing some stored values found: how many values moved to the
+/// active key, counted by the key id each was under before.
+#[derive(Default, Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Resealed {
+    pub(crate) from_keys: std::collections::BTreeMap<String, u64>,
+}
+
+/// `stored` (a sealed value for `field`, read from `table`) re-sealed under the
+/// vault's active key, or `None` when it already uses it.
+pub(crate) fn reseal(
+    vault: &Vault,
+    field: Field,
+    table: &'static str,
+    stored: &str,
+    found: &mut Resealed,
+) -> Result<Option<String>, StoreError> {
+    let sealed = Sealed::parse(stored).map_err(|e| StoreError::Sealed {
+        table,
+        key_id: "unknown".into(),
+        reason: e.to_string(),
+    })?;
+    let old_key = sealed.key_id().as_str().to_string();
+    let rotated = vault.rotate(field, &sealed).map_err(|e| StoreError::Sealed {
+        table,
+        key_id: old_key.clone(),
+        reason: e.to_string(),
+    })?;
+    Ok(rotated.map(|new| {
+        *found.from_keys.entry(old_key).or_default() += 1;
+        new.to_string()
+    }))
+}
+
+/// Re-seals, in place, every value under a PII key anywhere in `value` (read
+/// from `table`) that is not under the vault's active key; whether any changed.
+pub(crate) fn reseal_json(
+    vault: &Vault,
+    table: &'static str,
+    value: &mut Value,
+    found: &mut Resealed,
+) -> Result<bool, StoreError> {
+    let mut changed = false;
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                match (field_of(key), item.as_str()) {
+                    (Some(field), Some(stored)) => {
+                        if let Some(new) = reseal(vault, field, table, stored, found)? {
+                            *item = Value::String(new);
+                            changed = true;
+                        }
+                    }
+                    _ => changed |= reseal_json(vault, table, item, found)?,
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                changed |= reseal_json(vault, table, item, found)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(changed)
+}
+
+/// The key ids, other than the vault's active one, of the sealed values under
+/// PII keys anywhere in `value` (values that do not parse are skipped: this only
+/// reports, it never opens anything).
+pub(crate) fn old_key_ids(vault: &Vault, value: &Value, out: &mut std::collections::BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map {
+                match (field_of(key), item.as_str()) {
+                    (Some(_), Some(stored)) => {
+                        if let Ok(sealed) = Sealed::parse(stored) {
+                            if vault.needs_rotation(&sealed) {
+                                out.insert(sealed.key_id().as_str().to_string());
+                            }
+                        }
+                    }
+                    _ => old_key_ids(vault, item, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| old_key_ids(vault, item, out)),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +218,31 @@ mod tests {
         let shown = err.to_string();
         assert!(matches!(err, StoreError::Sealed { table: "decisions", .. }), "{shown}");
         assert!(!shown.contains("01012345678"), "{shown}");
+    }
+
+    #[test]
+    fn resealing_moves_only_values_under_other_keys_and_counts_them_by_key() {
+        let ring = |active: &str| {
+            let keys = [("a", "a".repeat(64)), ("b", "b".repeat(64))];
+            Vault::new(KeyRing::from_config(active, keys, &"c".repeat(64)).expect("valid test keys"))
+        };
+        let (old, new) = (ring("a"), ring("b"));
+        let mut stored = serde_json::json!({"subscriber": "01012345678", "x": [{"imei": "352099001761481"}]});
+        seal_json(&old, &mut stored);
+        stored["callee"] = serde_json::Value::String(new.encrypt(Field::Callee, "0101").to_string());
+        let mut stale = std::collections::BTreeSet::new();
+        old_key_ids(&new, &stored, &mut stale);
+        assert_eq!(stale.into_iter().collect::<Vec<_>>(), ["a"]);
+
+        let mut found = Resealed::default();
+        assert!(reseal_json(&new, "events", &mut stored, &mut found).unwrap());
+        assert_eq!(found.from_keys.get("a"), Some(&2));
+        assert_eq!(found.from_keys.values().sum::<u64>(), 2);
+        let text = stored.to_string();
+        assert!(!text.contains("\"v1.a.") && text.contains("\"v1.b."), "{text}");
+        assert!(!reseal_json(&new, "events", &mut stored, &mut found).unwrap(), "nothing left to move");
+        open_json(&new, "events", &mut stored).unwrap();
+        assert_eq!(stored["x"][0]["imei"], "352099001761481");
+        assert_eq!(stored["callee"], "0101");
     }
 }

@@ -184,14 +184,14 @@ impl LegalHold {
         }
     }
 
-    /// The `hold.lift` audit entry, by `actor` at `at`.
-    pub(crate) fn lifted_entry(&self, actor: &str, at: Timestamp) -> crate::AuditEntry {
+    /// The `hold.lift` audit entry, by `actor` for `reason` at `at`.
+    pub(crate) fn lifted_entry(&self, actor: &str, reason: &str, at: Timestamp) -> crate::AuditEntry {
         crate::AuditEntry {
             actor: actor.into(),
             action: crate::audit::actions::HOLD_LIFT.into(),
             target: self.target(),
             before: serde_json::to_value(self).ok(),
-            after: None,
+            after: Some(serde_json::json!({ "lifted_by": actor, "reason": reason })),
             at,
         }
     }

@@ -1,7 +1,9 @@
 //! The store trait every backend implements, and the values it trades in.
 
 use crate::audit::{AuditEntry, AuditHead, AuditRecord};
+use crate::dashboard::{Bucket, Dashboard};
 use crate::retention::{LegalHold, RetentionPolicy, RetentionReport};
+use crate::rotation::ResealBatch;
 use crate::StoreError;
 use fds_core::{Action, Block, Decision, Event, Label, Timestamp};
 
@@ -81,6 +83,11 @@ pub trait Store: Send + Sync + 'static {
     /// The decision stored for `event_id`, if any.
     async fn decision_for_event(&self, event_id: &str) -> Result<Option<Decision>, StoreError>;
 
+    /// The decisions stored for any of `event_ids`, in no particular order; ids never
+    /// stored are simply absent. One round trip for a whole batch, which is how the
+    /// stream worker and the import check a batch for redeliveries.
+    async fn decisions_for_events(&self, event_ids: &[&str]) -> Result<Vec<Decision>, StoreError>;
+
     /// Up to `limit` decisions about `subscriber`, newest event first (by the
     /// event's `occurred_at`, so batch imports decided late still sort by when
     /// things happened).
@@ -146,6 +153,16 @@ pub trait Store: Send + Sync + 'static {
     /// Row counts: events, decisions, blocks, labels, and decisions per action.
     async fn counts(&self) -> Result<Counts, StoreError>;
 
+    /// Dashboard aggregates of the decisions that occurred in `[from, to)`, widened
+    /// to whole UTC hours, with a series per `bucket` (see `dashboard.rs`). Read
+    /// from hourly rollups, so a year costs about as much as a day.
+    async fn dashboard(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        bucket: Bucket,
+    ) -> Result<Dashboard, StoreError>;
+
     /// Checks the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 
@@ -162,13 +179,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<LegalHold, StoreError>;
 
     /// Lifts the active hold `hold_id` and appends a `hold.lift` audit record by
-    /// `actor` in the same transaction. Returns the hold, or `None` when there is
+    /// `actor`, with `reason`, in the same transaction. Returns the hold, or `None` when there is
     /// no active hold of that id (nothing changes, nothing is audited). The
     /// subscriber stays held while another of its holds is active.
     async fn lift_hold(
         &self,
         hold_id: i64,
         actor: &str,
+        reason: &str,
         at: Timestamp,
     ) -> Result<Option<LegalHold>, StoreError>;
 
@@ -186,4 +204,23 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         dry_run: bool,
     ) -> Result<RetentionReport, StoreError>;
+
+    /// The tables holding sealed values that [`Store::reseal_batch`] rewrites, in
+    /// the order a key rotation visits them (the audit log is not among them: see
+    /// `rotation.rs`).
+    fn sealed_tables(&self) -> Vec<&'static str>;
+
+    /// Re-seals under the vault's active key, in one transaction, the values of up
+    /// to `limit` rows of `table` (one of [`Store::sealed_tables`]) that come after
+    /// the cursor `after` (`None`: from the start) and may hold values under another
+    /// key; writes back the rows that changed. Pass the returned `last` to get the
+    /// next batch; fewer than `limit` rows read means the table is done. A value
+    /// that does not open fails the batch with [`StoreError::Sealed`], changing
+    /// nothing.
+    async fn reseal_batch(
+        &self,
+        table: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<ResealBatch, StoreError>;
 }

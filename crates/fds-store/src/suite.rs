@@ -43,6 +43,7 @@ on_both_backends!(
     the_event_is_kept_in_the_data_mart_as_its_contract_json,
     an_unknown_field_holding_a_nul_character_is_stored_and_read_back,
     saving_the_same_batch_twice_stores_each_event_once,
+    a_batch_lookup_by_event_ids_returns_only_the_stored_decisions,
     a_repeat_inside_one_batch_is_a_duplicate_and_the_first_copy_wins,
     an_empty_batch_saves_nothing,
     a_batch_that_fails_part_way_stores_nothing,
@@ -74,6 +75,9 @@ on_both_backends!(
     no_plaintext_pii_reaches_the_raw_storage_while_lookups_by_subscriber_still_work,
     a_tampered_sealed_value_fails_the_read_with_the_stores_error,
 );
+
+mod dashboard;
+mod rotation;
 
 /// Key rotation opens the store itself, twice, so its bodies run outside
 /// `test_db::run` (which hands a body one store in a spawned task).
@@ -152,6 +156,23 @@ async fn saving_the_same_batch_twice_stores_each_event_once(s: Subject) {
     assert_eq!(second, SaveSummary { inserted: 0, duplicates: 3 });
     let counts = store.counts().await.unwrap();
     assert_eq!((counts.events, counts.decisions, counts.blocks), (3, 3, 1));
+}
+
+async fn a_batch_lookup_by_event_ids_returns_only_the_stored_decisions(s: Subject) {
+    let store = s.store;
+    let batch = vec![
+        record("e-1", "01012345678", 0, Action::Allow),
+        record("e-2", "01012345678", 1, Action::Review),
+        record("e-3", "01099998888", 2, Action::Block),
+    ];
+    store.save(&batch).await.unwrap();
+
+    let mut found = store.decisions_for_events(&["e-3", "never-stored", "e-1"]).await.unwrap();
+    found.sort_by(|a, b| a.event_id.cmp(&b.event_id));
+
+    assert_eq!(found, vec![batch[0].decision.clone(), batch[2].decision.clone()]);
+    assert!(store.decisions_for_events(&[]).await.unwrap().is_empty());
+    assert!(store.decisions_for_events(&["never-stored"]).await.unwrap().is_empty());
 }
 
 async fn a_repeat_inside_one_batch_is_a_duplicate_and_the_first_copy_wins(s: Subject) {
@@ -518,7 +539,7 @@ async fn a_new_label_is_saved_with_its_audit_record_and_a_repeat_with_none(s: Su
 }
 
 async fn the_schema_version_is_the_newest_migration(s: Subject) {
-    assert_eq!(s.store.schema_version().await.unwrap(), 3);
+    assert_eq!(s.store.schema_version().await.unwrap(), 4);
 }
 
 async fn the_newest_audit_record_deleted_in_sql_is_found_against_the_head(s: Subject) {
@@ -675,7 +696,7 @@ async fn lifting_the_hold_lets_the_next_retention_run_remove_what_it_kept(s: Sub
     let hold_id = retention_setup(store).await;
     store.retention(RetentionPolicy::default(), t0(), false).await.unwrap();
 
-    let lifted = store.lift_hold(hold_id, "legal-lee", t0() + minutes(5)).await.unwrap();
+    let lifted = store.lift_hold(hold_id, "legal-lee", "case closed", t0() + minutes(5)).await.unwrap();
     let report = store.retention(RetentionPolicy::default(), t0() + minutes(10), false).await.unwrap();
 
     assert_eq!(lifted.map(|h| h.hold_id), Some(hold_id));
@@ -720,8 +741,8 @@ async fn placing_and_lifting_a_hold_are_audited_and_a_lifted_hold_cannot_be_lift
     assert_eq!(first.case_id.as_deref(), Some("case-42"));
     assert_eq!(store.holds().await.unwrap(), [first.clone(), second.clone()]);
 
-    let lifted = store.lift_hold(first.hold_id, "legal-lee", t0() + minutes(2)).await.unwrap();
-    let again = store.lift_hold(first.hold_id, "legal-lee", t0() + minutes(3)).await.unwrap();
+    let lifted = store.lift_hold(first.hold_id, "legal-lee", "case closed", t0() + minutes(2)).await.unwrap();
+    let again = store.lift_hold(first.hold_id, "legal-lee", "case closed", t0() + minutes(3)).await.unwrap();
 
     assert_eq!(lifted, Some(first.clone()));
     assert_eq!(again, None);
@@ -748,6 +769,11 @@ async fn placing_and_lifting_a_hold_are_audited_and_a_lifted_hold_cannot_be_lift
     assert_ne!(before["subscriber"], HELD, "the audit log holds the subscriber sealed");
     crate::pii::open_json(&crate::fixtures::vault(), "audit_log", &mut before).unwrap();
     assert_eq!(before, serde_json::to_value(&first).unwrap());
+    assert_eq!(
+        audit[2].entry.after,
+        Some(serde_json::json!({"lifted_by": "legal-lee", "reason": "case closed"})),
+        "the lift records who and why"
+    );
     assert_eq!(verify_chain(&audit), Ok(3));
 
     // Still held by the second hold: nothing of the subscriber goes.

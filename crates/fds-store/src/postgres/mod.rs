@@ -4,13 +4,16 @@
 //! `UNNEST` insert per table.
 
 mod audit;
+mod dashboard;
 mod partitions;
 mod retention;
+mod rotation;
 mod save;
 
 use crate::audit::{AuditEntry, AuditHead, AuditRecord};
 use crate::codec;
 use crate::retention::{LegalHold, RetentionPolicy, RetentionReport};
+use crate::rotation::ResealBatch;
 use crate::store::{Counts, Record, SaveSummary, Store};
 use crate::StoreError;
 use fds_core::{Block, Decision, Label, Timestamp};
@@ -118,6 +121,32 @@ impl Store for PgStore {
         .fetch_optional(&self.pool)
         .await?;
         row.map(|(json,)| codec::decision(&self.vault, &json)).transpose()
+    }
+
+    async fn decisions_for_events(&self, event_ids: &[&str]) -> Result<Vec<Decision>, StoreError> {
+        if event_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The guard table answers "never seen" for a fresh batch without touching
+        // a partition; found ids read their one partition through the join.
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT d.decision::text FROM event_ids g \
+             JOIN decisions d ON d.event_id = g.event_id AND d.occurred_at = g.occurred_at \
+             WHERE g.event_id = ANY($1) \
+             UNION ALL SELECT decision::text FROM held_decisions WHERE event_id = ANY($1)",
+        )
+        .bind(event_ids)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for (json,) in &rows {
+            let decision = codec::decision(&self.vault, json)?;
+            if seen.insert(decision.event_id.clone()) {
+                out.push(decision);
+            }
+        }
+        Ok(out)
     }
 
     async fn decisions_for_subscriber(
@@ -265,6 +294,15 @@ impl Store for PgStore {
         codec::counts([events, decisions, blocks, labels], per_action)
     }
 
+    async fn dashboard(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        bucket: crate::Bucket,
+    ) -> Result<crate::Dashboard, StoreError> {
+        dashboard::read(&self.pool, from, to, bucket).await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
@@ -285,9 +323,10 @@ impl Store for PgStore {
         &self,
         hold_id: i64,
         actor: &str,
+        reason: &str,
         at: Timestamp,
     ) -> Result<Option<LegalHold>, StoreError> {
-        retention::lift_hold(&self.pool, &self.vault, hold_id, actor, at).await
+        retention::lift_hold(&self.pool, &self.vault, hold_id, actor, reason, at).await
     }
 
     async fn holds(&self) -> Result<Vec<LegalHold>, StoreError> {
@@ -301,6 +340,19 @@ impl Store for PgStore {
         dry_run: bool,
     ) -> Result<RetentionReport, StoreError> {
         retention::run(&self.pool, &self.vault, &self.partitions, policy, now, dry_run).await
+    }
+
+    fn sealed_tables(&self) -> Vec<&'static str> {
+        rotation::tables()
+    }
+
+    async fn reseal_batch(
+        &self,
+        table: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<ResealBatch, StoreError> {
+        rotation::reseal_batch(&self.pool, &self.vault, table, after, limit).await
     }
 }
 

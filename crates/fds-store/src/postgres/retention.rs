@@ -62,6 +62,7 @@ pub(super) async fn lift_hold(
     vault: &Vault,
     hold_id: i64,
     actor: &str,
+    reason: &str,
     at: Timestamp,
 ) -> Result<Option<LegalHold>, StoreError> {
     let mut tx = pool.begin().await?;
@@ -79,7 +80,7 @@ pub(super) async fn lift_hold(
         return Ok(None);
     };
     let hold = hold(vault, row)?;
-    audit::append(&mut tx, vault, hold.lifted_entry(actor, at)).await?;
+    audit::append(&mut tx, vault, hold.lifted_entry(actor, reason, at)).await?;
     tx.commit().await?;
     Ok(Some(hold))
 }
@@ -179,6 +180,9 @@ pub(super) async fn run(
                     .await?;
                     sqlx::query(&format!("DROP TABLE \"{name}\"")).execute(&mut *tx).await?;
                     prune_event_ids(&mut tx, start, end).await?;
+                    if table.name == DECISIONS {
+                        super::dashboard::forget_before(&mut tx, end).await?;
+                    }
                 }
                 tx.commit().await?;
                 report.partitions_dropped.push(name);
@@ -196,6 +200,9 @@ pub(super) async fn run(
                     .execute(&mut *tx)
                     .await?;
                     prune_event_ids(&mut tx, start, cutoff).await?;
+                    if table.name == DECISIONS {
+                        super::dashboard::forget_before(&mut tx, cutoff).await?;
+                    }
                 }
                 tx.commit().await?;
             }

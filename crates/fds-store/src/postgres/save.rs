@@ -135,6 +135,9 @@ async fn write(pool: &PgPool, unique: &[codec::EncodedRecord<'_>]) -> Result<u64
         .await?;
     }
 
+    // Last, so the rollup rows of the current hour stay locked only until the commit.
+    super::dashboard::add(&mut tx, &crate::dashboard::Rollup::of(fresh.iter().map(|e| e.record))).await?;
+
     tx.commit().await?;
     Ok(fresh.len() as u64)
 }

@@ -2,7 +2,9 @@
 //! migrated at open. The default store, so `fds demo` runs on a bare machine.
 
 mod audit;
+mod dashboard;
 mod retention;
+mod rotation;
 mod save;
 
 #[cfg(test)]
@@ -11,6 +13,7 @@ pub(crate) use save::EVENTS_PER_STATEMENT;
 use crate::audit::{AuditEntry, AuditHead, AuditRecord};
 use crate::codec;
 use crate::retention::{LegalHold, RetentionPolicy, RetentionReport};
+use crate::rotation::ResealBatch;
 use crate::store::{Counts, Record, SaveSummary, Store};
 use crate::time::from_micros;
 use crate::StoreError;
@@ -158,6 +161,23 @@ impl Store for SqliteStore {
         row.map(|(json,)| codec::decision(&self.vault, &json)).transpose()
     }
 
+    async fn decisions_for_events(&self, event_ids: &[&str]) -> Result<Vec<Decision>, StoreError> {
+        // SQLite binds at most 32,766 parameters per statement: ask in chunks.
+        let mut out = Vec::new();
+        for chunk in event_ids.chunks(1_000) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!("SELECT decision FROM decisions WHERE event_id IN ({marks})");
+            let mut query = sqlx::query_as::<_, (String,)>(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for (json,) in query.fetch_all(&self.pool).await? {
+                out.push(codec::decision(&self.vault, &json)?);
+            }
+        }
+        Ok(out)
+    }
+
     async fn decisions_for_subscriber(
         &self,
         subscriber: &str,
@@ -295,6 +315,15 @@ impl Store for SqliteStore {
         codec::counts([events, decisions, blocks, labels], per_action)
     }
 
+    async fn dashboard(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        bucket: crate::Bucket,
+    ) -> Result<crate::Dashboard, StoreError> {
+        dashboard::read(&self.pool, from, to, bucket).await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
@@ -315,9 +344,10 @@ impl Store for SqliteStore {
         &self,
         hold_id: i64,
         actor: &str,
+        reason: &str,
         at: Timestamp,
     ) -> Result<Option<LegalHold>, StoreError> {
-        retention::lift_hold(&self.pool, &self.vault, hold_id, actor, at).await
+        retention::lift_hold(&self.pool, &self.vault, hold_id, actor, reason, at).await
     }
 
     async fn holds(&self) -> Result<Vec<LegalHold>, StoreError> {
@@ -331,6 +361,19 @@ impl Store for SqliteStore {
         dry_run: bool,
     ) -> Result<RetentionReport, StoreError> {
         retention::run(&self.pool, &self.vault, policy, now, dry_run).await
+    }
+
+    fn sealed_tables(&self) -> Vec<&'static str> {
+        rotation::tables()
+    }
+
+    async fn reseal_batch(
+        &self,
+        table: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<ResealBatch, StoreError> {
+        rotation::reseal_batch(&self.pool, &self.vault, table, after, limit).await
     }
 }
 

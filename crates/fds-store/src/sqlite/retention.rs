@@ -60,6 +60,7 @@ pub(super) async fn lift_hold(
     vault: &Vault,
     hold_id: i64,
     actor: &str,
+    reason: &str,
     at: Timestamp,
 ) -> Result<Option<LegalHold>, StoreError> {
     let mut tx = pool.begin().await?;
@@ -77,7 +78,7 @@ pub(super) async fn lift_hold(
         return Ok(None);
     };
     let hold = hold(vault, row)?;
-    audit::append(&mut tx, vault, hold.lifted_entry(actor, at)).await?;
+    audit::append(&mut tx, vault, hold.lifted_entry(actor, reason, at)).await?;
     tx.commit().await?;
     Ok(Some(hold))
 }
@@ -116,6 +117,9 @@ pub(super) async fn run(
                 .bind(cutoff)
                 .execute(&mut *tx)
                 .await?;
+            if table == DECISIONS {
+                super::dashboard::forget_before(&mut tx, report.decisions_cutoff).await?;
+            }
         }
     }
     let report = report.sorted();

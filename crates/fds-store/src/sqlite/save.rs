@@ -96,6 +96,8 @@ pub(super) async fn save(
         insert.build().execute(&mut *tx).await?;
     }
 
+    super::dashboard::add(&mut tx, &crate::dashboard::Rollup::of(fresh.iter().map(|e| e.record))).await?;
+
     tx.commit().await?;
 
     let inserted = fresh.len() as u64;

@@ -1,14 +1,15 @@
 //! `fds eval`: replays a JSONL event file through the scorer (fresh velocity state, in
 //! file order) and reports per-family recall and the impact on legit subscribers.
-//! With `--model`, the anomaly model joins the rules, and the rules alone are scored on
-//! the same events beside it to count the fraud actors only the model catches.
+//! With `--model` (repeatable: an anomaly and a supervised artifact run together), the
+//! models join the rules, and the rules alone are scored on the same events beside them
+//! to count the fraud actors only the models catch.
 
 use crate::setup;
 use anyhow::{Context, Result};
 use fds_core::{Action, Event};
 use fds_features::{FeatureStore, InMemoryFeatures};
-use fds_ml::AnomalyArtifact;
-use fds_scoring::{AnomalyModel, Model, Scorer, ScoringConfig};
+use fds_ml::{AnomalyArtifact, SupervisedArtifact};
+use fds_scoring::{AnomalyModel, Model, Scorer, ScoringConfig, SupervisedModel};
 use fds_sim::{Tally, Truth};
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -28,9 +29,13 @@ pub(crate) struct EvalArgs {
     /// The rule library.
     #[arg(long, default_value = "rules")]
     rules: PathBuf,
-    /// An anomaly model artifact (`fds model train`) to score beside the rules.
+    /// A model artifact (`fds model train`, anomaly or supervised) to score beside the
+    /// rules; repeat to run several together.
     #[arg(long)]
-    model: Option<PathBuf>,
+    model: Vec<PathBuf>,
+    /// Points the supervised model adds at probability 1 (`scoring.supervised_weight`).
+    #[arg(long, default_value_t = ScoringConfig::default().supervised_weight)]
+    supervised_weight: f64,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -66,13 +71,23 @@ pub(crate) fn replay(path: &Path, mut each: impl FnMut(Event)) -> Result<u64> {
     Ok(refused)
 }
 
-/// Loads an anomaly artifact and binds it to `scorer`'s feature set.
-pub(crate) fn load_model(path: &Path, scorer: &Scorer) -> Result<AnomalyModel> {
-    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let artifact = AnomalyArtifact::read_json(std::io::BufReader::new(file))
-        .with_context(|| format!("reading the model {}", path.display()))?;
-    AnomalyModel::new(artifact, scorer.features())
-        .with_context(|| format!("the model {} does not fit the rule library's feature set", path.display()))
+/// Loads a model artifact (anomaly or supervised, told apart by its version prefix) and
+/// binds it to `scorer`'s feature set.
+pub(crate) fn load_model(path: &Path, scorer: &Scorer) -> Result<Arc<dyn Model>> {
+    let bytes = std::fs::read(path).with_context(|| format!("opening {}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).with_context(|| format!("reading the model {}", path.display()))?;
+    let version = value.get("version").and_then(serde_json::Value::as_str).unwrap_or_default();
+    let misfit = || format!("the model {} does not fit the rule library's feature set", path.display());
+    if version.starts_with("supervised-") {
+        let artifact = SupervisedArtifact::read_json(bytes.as_slice())
+            .with_context(|| format!("reading the model {}", path.display()))?;
+        Ok(Arc::new(SupervisedModel::new(artifact, scorer.features()).with_context(misfit)?))
+    } else {
+        let artifact = AnomalyArtifact::read_json(bytes.as_slice())
+            .with_context(|| format!("reading the model {}", path.display()))?;
+        Ok(Arc::new(AnomalyModel::new(artifact, scorer.features()).with_context(misfit)?))
+    }
 }
 
 /// Per fraud actor: caught (reviewed or blocked) and blocked, by the rules alone and with the model.
@@ -103,16 +118,19 @@ pub(crate) fn run(args: EvalArgs) -> Result<ExitCode> {
         std::fs::File::open(&args.truth).with_context(|| format!("opening {}", args.truth.display()))?;
     let truth = Truth::read_jsonl(&mut std::io::BufReader::new(truth_file))
         .with_context(|| format!("reading {}", args.truth.display()))?;
-    let rules_only = setup::scorer(&args.rules, ScoringConfig::default())?;
-    let with_model = match &args.model {
-        Some(path) => {
-            let model = load_model(path, &rules_only)?;
-            let name = format!("{}@{}", model.name(), model.version());
-            let scorer = setup::scorer(&args.rules, ScoringConfig::default())?
-                .with_models(vec![Arc::new(model) as Arc<dyn Model>]);
-            Some((scorer, name))
-        }
-        None => None,
+    let config = ScoringConfig { supervised_weight: args.supervised_weight, ..ScoringConfig::default() };
+    if let Some(problem) = config.problems().into_iter().next() {
+        anyhow::bail!("{problem}");
+    }
+    let rules_only = setup::scorer(&args.rules, config.clone())?;
+    let with_model = if args.model.is_empty() {
+        None
+    } else {
+        let models =
+            args.model.iter().map(|path| load_model(path, &rules_only)).collect::<Result<Vec<_>>>()?;
+        let name =
+            models.iter().map(|m| format!("{}@{}", m.name(), m.version())).collect::<Vec<_>>().join(" + ");
+        Some((setup::scorer(&args.rules, config)?.with_models(models), name))
     };
     let features = InMemoryFeatures::new(rules_only.features().clone());
 

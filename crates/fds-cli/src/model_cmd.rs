@@ -1,16 +1,19 @@
-//! `fds model ...`: the models beside the rules. `train` fits the anomaly model on a
-//! JSONL event file and writes its artifact; `eval` trains the anomaly model on a
-//! labelled CSV (the labels are not used for training) and reports how well its scores
-//! rank the labelled rows.
+//! `fds model ...`: the models beside the rules. `train` fits the anomaly model or the
+//! supervised model on a JSONL event file (the supervised one with the simulator's
+//! ground truth as labels, split by time into training, calibration and hold-out rows)
+//! and writes its artifact; `eval` trains either model on a labelled CSV and reports how
+//! well its scores rank the labelled rows (the anomaly model does not use the labels to
+//! train).
 
 use crate::{eval, setup};
 use anyhow::{bail, Context, Result};
 use fds_features::{FeatureStore, InMemoryFeatures};
 use fds_ml::{
-    average_precision, data_hash, read_labelled_csv, roc_auc, AnomalyArtifact, IsolationForest, Params,
-    TrainingInfo, DEFAULT_QUANTILE, DEFAULT_SATURATION_QUANTILE,
+    average_precision, data_hash, read_labelled_csv, roc_auc, AnomalyArtifact, BoostParams, IsolationForest,
+    Labelled, Params, Split, SupervisedArtifact, TrainingInfo, DEFAULT_QUANTILE, DEFAULT_SATURATION_QUANTILE,
 };
-use fds_scoring::{anomaly_spec, feature_row};
+use fds_scoring::{anomaly_spec, feature_row, ScoringConfig};
+use fds_sim::Truth;
 use rand::{Rng, SeedableRng};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,14 +21,19 @@ use std::time::{Duration, Instant};
 
 #[derive(clap::Subcommand)]
 pub(crate) enum ModelCommand {
-    /// Train the anomaly model (isolation forest) on the numeric columns of a labelled CSV
-    /// and print ROC-AUC and PR-AUC of its scores against the label column.
+    /// Train a model on the numeric columns of a labelled CSV and print ROC-AUC and PR-AUC
+    /// of its scores against the label column (the anomaly model ignores the labels to
+    /// train; the supervised one trains on the first 60 % of the rows, calibrates on the
+    /// next 20 % and is measured on the last 20 %, in file order).
     Eval(EvalArgs),
     /// Train a model on a JSONL event file and write its artifact.
     ///
     /// The events are replayed in file order through fresh velocity state (as `fds eval`
-    /// does) to build one row per event; the forest and its score threshold are fitted on
-    /// a uniform sample of the rows. Training from the store is a later step.
+    /// does) to build one row per event. Anomaly: the forest and its score threshold are
+    /// fitted on a uniform sample of the rows. Supervised: rows are labelled fraud when
+    /// the event's subscriber is a fraud line in `--truth`, and split by time: the oldest
+    /// rows train the trees, the next ones calibrate the probability, the newest ones
+    /// (the hold-out) only measure. Training from the store is a later step.
     Train(TrainArgs),
 }
 
@@ -34,6 +42,88 @@ pub(crate) enum ModelCommand {
 pub(crate) enum ModelKind {
     /// Isolation forest over the event and its velocity features (no labels needed).
     Anomaly,
+    /// Calibrated gradient-boosted trees trained on labelled rows (fraud / not fraud).
+    Supervised,
+}
+
+/// Options of the supervised model (`--kind supervised`).
+#[derive(clap::Args)]
+pub(crate) struct SupervisedArgs {
+    /// Depth of each boosted tree.
+    #[arg(long, default_value_t = BoostParams::default().max_depth)]
+    depth: u32,
+    /// Shrinkage of each tree's output.
+    #[arg(long, default_value_t = BoostParams::default().learning_rate)]
+    learning_rate: f64,
+    /// Weight of a fraud row relative to a legit one (default: legit rows / fraud rows).
+    #[arg(long)]
+    positive_weight: Option<f64>,
+    /// Share of rows each tree is grown on.
+    #[arg(long, default_value_t = BoostParams::default().subsample)]
+    subsample: f64,
+    /// Share of the rows, after the training rows, that calibrate the probability.
+    #[arg(long, default_value_t = 0.2)]
+    calibration_share: f64,
+    /// Share of the newest rows held out to measure the model.
+    #[arg(long, default_value_t = 0.2)]
+    holdout_share: f64,
+    /// The review threshold the recall and false-positive rate are reported at.
+    #[arg(long, default_value_t = ScoringConfig::default().review_at)]
+    review_at: f64,
+    /// The block threshold the recall and false-positive rate are reported at.
+    #[arg(long, default_value_t = ScoringConfig::default().block_at)]
+    block_at: f64,
+    /// Points the model adds at probability 1 (`scoring.supervised_weight`): the model
+    /// alone reaches a threshold from probability `threshold / weight`.
+    #[arg(long, default_value_t = ScoringConfig::default().supervised_weight)]
+    supervised_weight: f64,
+}
+
+impl SupervisedArgs {
+    fn params(&self, trees: usize, seed: u64) -> BoostParams {
+        BoostParams {
+            trees,
+            max_depth: self.depth,
+            learning_rate: self.learning_rate,
+            positive_weight: self.positive_weight,
+            subsample: self.subsample,
+            seed,
+            ..BoostParams::default()
+        }
+    }
+
+    /// The probabilities at which the model alone reaches review and block.
+    fn thresholds(&self) -> Result<[(&'static str, f64); 2]> {
+        if !(self.supervised_weight > 0.0 && self.supervised_weight <= 100.0) {
+            bail!("--supervised-weight must be within (0, 100]");
+        }
+        if !(0.0..=100.0).contains(&self.review_at) || self.review_at > self.block_at || self.block_at > 100.0
+        {
+            bail!("need 0 <= --review-at <= --block-at <= 100");
+        }
+        Ok([
+            ("review", self.review_at / self.supervised_weight),
+            ("block", self.block_at / self.supervised_weight),
+        ])
+    }
+
+    /// Row counts of the (training, calibration, hold-out) slices of `rows`, oldest first.
+    fn slices(&self, rows: usize) -> Result<(usize, usize, usize)> {
+        let share = |s: f64| s > 0.0 && s < 1.0;
+        if !share(self.calibration_share)
+            || !share(self.holdout_share)
+            || self.calibration_share + self.holdout_share >= 1.0
+        {
+            bail!("--calibration-share and --holdout-share must be in (0, 1) and sum to less than 1");
+        }
+        let calibration = (rows as f64 * self.calibration_share).round() as usize;
+        let holdout = (rows as f64 * self.holdout_share).round() as usize;
+        let train = rows.saturating_sub(calibration + holdout);
+        if train < 2 || calibration < 2 || holdout < 2 {
+            bail!("{rows} rows are too few to split into training, calibration and hold-out rows");
+        }
+        Ok((train, calibration, holdout))
+    }
 }
 
 #[derive(clap::Args)]
@@ -44,6 +134,10 @@ pub(crate) struct TrainArgs {
     /// Events, one JSON object per line, in event-time order.
     #[arg(long)]
     events: PathBuf,
+    /// Labels for `--kind supervised`: the ground truth `fds sim` writes (an event is
+    /// fraud when its subscriber is a fraud line).
+    #[arg(long, required_if_eq("kind", "supervised"))]
+    truth: Option<PathBuf>,
     /// Where to write the artifact (JSON).
     #[arg(long)]
     out: PathBuf,
@@ -53,13 +147,16 @@ pub(crate) struct TrainArgs {
     /// Number of trees.
     #[arg(long, default_value_t = Params::default().trees)]
     trees: usize,
-    /// Rows sampled per tree (ψ).
+    /// Rows sampled per tree (ψ, anomaly only).
     #[arg(long, default_value_t = Params::default().sample_size)]
     sample_size: usize,
     /// Seed of the random generator (row sample and trees).
     #[arg(long, default_value_t = Params::default().seed)]
     seed: u64,
-    /// At most this many rows (a uniform reservoir sample of the events) are fitted on.
+    #[command(flatten)]
+    supervised: SupervisedArgs,
+    /// At most this many rows (a uniform reservoir sample of the events) are fitted on
+    /// (anomaly only).
     #[arg(long, default_value_t = 100_000)]
     max_rows: usize,
     /// Quantile of the training scores taken as the score threshold: events scoring
@@ -75,6 +172,9 @@ pub(crate) struct TrainArgs {
 
 #[derive(clap::Args)]
 pub(crate) struct EvalArgs {
+    /// Which model to train and measure.
+    #[arg(long, value_enum, default_value = "anomaly")]
+    kind: ModelKind,
     /// CSV file with a header line; every column but the label and dropped ones must be numeric.
     #[arg(long)]
     csv: PathBuf,
@@ -93,6 +193,8 @@ pub(crate) struct EvalArgs {
     /// Seed of the random generator.
     #[arg(long, default_value_t = Params::default().seed)]
     seed: u64,
+    #[command(flatten)]
+    supervised: SupervisedArgs,
     /// Print the result as one JSON object.
     #[arg(long)]
     json: bool,
@@ -100,13 +202,18 @@ pub(crate) struct EvalArgs {
 
 pub(crate) fn run(command: ModelCommand) -> Result<ExitCode> {
     match command {
-        ModelCommand::Eval(args) => eval(args),
-        ModelCommand::Train(args) => train(args),
+        ModelCommand::Eval(args) => match args.kind {
+            ModelKind::Anomaly => eval(args),
+            ModelKind::Supervised => eval_supervised(args),
+        },
+        ModelCommand::Train(args) => match args.kind {
+            ModelKind::Anomaly => train(args),
+            ModelKind::Supervised => train_supervised(args),
+        },
     }
 }
 
 fn train(args: TrainArgs) -> Result<ExitCode> {
-    let ModelKind::Anomaly = args.kind;
     if args.max_rows < 2 {
         bail!("--max-rows must be at least 2");
     }
@@ -196,6 +303,279 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Rows of one time slice while replaying, with its window.
+#[derive(Default)]
+struct Slice {
+    data: Vec<f64>,
+    labels: Vec<bool>,
+    window: Option<(fds_core::Timestamp, fds_core::Timestamp)>,
+}
+
+impl Slice {
+    fn push(&mut self, row: &[f64], fraud: bool, at: fds_core::Timestamp) {
+        self.data.extend_from_slice(row);
+        self.labels.push(fraud);
+        self.window = Some(self.window.map_or((at, at), |(first, last)| (first.min(at), last.max(at))));
+    }
+
+    fn positives(&self) -> u64 {
+        self.labels.iter().filter(|l| **l).count() as u64
+    }
+
+    fn labelled(&self) -> Labelled<'_> {
+        Labelled { data: &self.data, labels: &self.labels }
+    }
+
+    fn split(&self) -> Split {
+        let (first, last) = self
+            .window
+            .map_or((String::new(), String::new()), |(first, last)| (first.to_rfc3339(), last.to_rfc3339()));
+        Split {
+            first_occurred_at: first,
+            last_occurred_at: last,
+            rows: self.labels.len() as u64,
+            positives: self.positives(),
+        }
+    }
+}
+
+fn train_supervised(args: TrainArgs) -> Result<ExitCode> {
+    let Some(truth_path) = &args.truth else { bail!("--kind supervised needs --truth") };
+    let thresholds = args.supervised.thresholds()?;
+    let truth_file =
+        std::fs::File::open(truth_path).with_context(|| format!("opening {}", truth_path.display()))?;
+    let truth = Truth::read_jsonl(&mut std::io::BufReader::new(truth_file))
+        .with_context(|| format!("reading {}", truth_path.display()))?;
+    let (feature_set, _) = setup::load_library(&args.rules)?;
+    let spec = anomaly_spec(&feature_set);
+    let bound = spec.bind(feature_set.names()).context("binding the feature spec")?;
+
+    // First pass: how many valid events, to cut the slices by position in time order.
+    let started = Instant::now();
+    let mut events = 0usize;
+    eval::replay(&args.events, |_| events += 1)?;
+    let (n_train, n_calibration, _) = args.supervised.slices(events)?;
+
+    let features = InMemoryFeatures::new(feature_set.clone());
+    let utc_offset = feature_set.utc_offset();
+    let (mut row, mut scratch) = (Vec::with_capacity(spec.n_columns()), Vec::new());
+    let (mut train, mut calibration, mut holdout) = (Slice::default(), Slice::default(), Slice::default());
+    let mut seen = 0usize;
+    let refused = eval::replay(&args.events, |event| {
+        let values = features.observe(&event);
+        feature_row(&bound, &event, &values, utc_offset, &mut scratch, &mut row);
+        let fraud = truth.family_of(event.subscriber.expose()).is_some();
+        let slice = if seen < n_train {
+            &mut train
+        } else if seen < n_train + n_calibration {
+            &mut calibration
+        } else {
+            &mut holdout
+        };
+        slice.push(&row, fraud, event.occurred_at);
+        seen += 1;
+    })?;
+    let replay = started.elapsed();
+    if seen != events {
+        bail!("{} changed while it was read ({events} then {seen} events)", args.events.display());
+    }
+    let train_split = train.split();
+    let training = TrainingInfo {
+        first_occurred_at: train_split.first_occurred_at.clone(),
+        last_occurred_at: train_split.last_occurred_at.clone(),
+        events: train_split.rows,
+        rows: train_split.rows,
+        data_hash: data_hash(&train.data),
+    };
+    let params = args.supervised.params(args.trees, args.seed);
+    let started = Instant::now();
+    let mut artifact = SupervisedArtifact::train(
+        spec,
+        train.labelled(),
+        calibration.labelled(),
+        &params,
+        training,
+        calibration.split(),
+        &thresholds,
+    )
+    .context("training the supervised model")?;
+    let fit = started.elapsed();
+    let started = Instant::now();
+    let evaluation = artifact
+        .evaluate_holdout(holdout.labelled(), holdout.split(), &thresholds)
+        .context("measuring the hold-out")?
+        .clone();
+    let score_us = started.elapsed().as_secs_f64() * 1e6 / holdout.labels.len() as f64;
+    let file =
+        std::fs::File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let mut writer = std::io::BufWriter::new(file);
+    artifact.write_json(&mut writer).with_context(|| format!("writing {}", args.out.display()))?;
+    std::io::Write::flush(&mut writer).with_context(|| format!("writing {}", args.out.display()))?;
+
+    println!(
+        "model       {} ({} columns, {} trees of depth {}, fraud rows weighted {:.1})",
+        artifact.version,
+        artifact.spec.n_columns(),
+        params.trees,
+        params.max_depth,
+        artifact.model.positive_weight()
+    );
+    println!("events      {events} ({refused} refused)");
+    for (name, split) in
+        [("train", &train_split), ("calibrate", &artifact.calibration_split), ("hold-out", &holdout.split())]
+    {
+        println!(
+            "{name:<11} {} rows, {} fraud ({:.2} %), {} .. {}",
+            split.rows,
+            split.positives,
+            100.0 * split.positives as f64 / split.rows.max(1) as f64,
+            split.first_occurred_at,
+            split.last_occurred_at
+        );
+    }
+    let c = &artifact.calibration;
+    let cm = &artifact.calibration_metrics;
+    println!(
+        "calibration Platt p = σ({:.4}·margin {:+.4}); Brier on the calibration rows {:.5} -> {:.5}",
+        c.a, c.b, cm.brier_uncalibrated, cm.brier
+    );
+    print_evaluation("hold-out", &evaluation);
+    println!(
+        "time        replay {:.1} s, fit {:.1} s, {score_us:.2} µs per row scored",
+        replay.as_secs_f64(),
+        fit.as_secs_f64()
+    );
+    println!("written     {}", args.out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the ranking, calibration and operating-point figures of an evaluation.
+fn print_evaluation(name: &str, e: &fds_ml::Evaluation) {
+    println!(
+        "{name:<11} roc-auc {:.4}, pr-auc {:.4} ({} rows, {} fraud)",
+        e.roc_auc, e.pr_auc, e.rows, e.positives
+    );
+    println!("brier       {:.5} calibrated, {:.5} uncalibrated", e.brier, e.brier_uncalibrated);
+    for p in &e.operating_points {
+        println!(
+            "{:<11} p >= {:.2}: recall {:.1} %, false-positive rate {:.3} %, precision {:.1} % ({} flagged)",
+            p.name,
+            p.probability,
+            100.0 * p.recall,
+            100.0 * p.false_positive_rate,
+            100.0 * p.precision,
+            p.flagged
+        );
+    }
+    let bins: Vec<String> = e
+        .reliability
+        .iter()
+        .map(|b| {
+            format!(
+                "[{}, {}) {} rows: {:.4} vs {:.4}",
+                b.lower, b.upper, b.rows, b.mean_predicted, b.observed_rate
+            )
+        })
+        .collect();
+    println!("reliability predicted vs observed per bin: {}", bins.join("; "));
+}
+
+/// What `fds model eval --kind supervised` measured.
+struct SupervisedEvaluation {
+    rows: usize,
+    positives: usize,
+    feature_names: Vec<String>,
+    train_rows: usize,
+    calibration_rows: usize,
+    params: BoostParams,
+    positive_weight: f64,
+    platt: fds_ml::Platt,
+    holdout: fds_ml::Evaluation,
+    train: Duration,
+    score: Duration,
+}
+
+/// `fds model eval --kind supervised`: rows in file order, the first 60 % train, the next
+/// 20 % calibrate, the last 20 % measure (shares from `--calibration-share` and
+/// `--holdout-share`).
+fn eval_supervised(args: EvalArgs) -> Result<ExitCode> {
+    let e = evaluate_supervised(&args)?;
+    let per_row_us = e.score.as_secs_f64() * 1e6 / e.holdout.rows.max(1) as f64;
+    if args.json {
+        let report = serde_json::json!({
+            "rows": e.rows,
+            "positives": e.positives,
+            "features": e.feature_names.len(),
+            "train_rows": e.train_rows,
+            "calibration_rows": e.calibration_rows,
+            "params": e.params,
+            "positive_weight": e.positive_weight,
+            "platt": e.platt,
+            "holdout": e.holdout,
+            "train_ms": e.train.as_secs_f64() * 1e3,
+            "score_us_per_row": per_row_us,
+        });
+        println!("{report}");
+    } else {
+        println!("rows        {} ({} labelled positive)", e.rows, e.positives);
+        println!("features    {} ({})", e.feature_names.len(), e.feature_names.join(", "));
+        println!(
+            "model       boosted trees, {} trees of depth {}, positive rows weighted {:.1}; Platt a {:.4}, b {:+.4}",
+            e.params.trees, e.params.max_depth, e.positive_weight, e.platt.a, e.platt.b
+        );
+        println!(
+            "split       train {}, calibrate {}, hold-out {} (file order)",
+            e.train_rows, e.calibration_rows, e.holdout.rows
+        );
+        print_evaluation("hold-out", &e.holdout);
+        println!("train       {:.1} ms", e.train.as_secs_f64() * 1e3);
+        println!("score       {per_row_us:.2} µs per row");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn evaluate_supervised(args: &EvalArgs) -> Result<SupervisedEvaluation> {
+    let thresholds = args.supervised.thresholds()?;
+    let file = std::fs::File::open(&args.csv).with_context(|| format!("opening {}", args.csv.display()))?;
+    let table = read_labelled_csv(std::io::BufReader::new(file), &args.label, &args.drop)
+        .with_context(|| format!("reading {}", args.csv.display()))?;
+    let width = table.feature_names.len();
+    let (train_rows, calibration_rows, _) = args.supervised.slices(table.rows())?;
+    let (train, rest) = table.data.split_at(train_rows * width);
+    let (calibrate, holdout) = rest.split_at(calibration_rows * width);
+    let (train_labels, rest_labels) = table.labels.split_at(train_rows);
+    let (calibrate_labels, holdout_labels) = rest_labels.split_at(calibration_rows);
+    let params = args.supervised.params(args.trees, args.seed);
+    let started = Instant::now();
+    let model = fds_ml::BoostedTrees::fit(train, width, train_labels, &params)
+        .context("training the boosted trees on the first rows")?
+        .with_feature_names(table.feature_names.clone())
+        .context("naming the features")?;
+    let margins = model.margins(calibrate).context("scoring the calibration rows")?;
+    let platt = fds_ml::Platt::fit(&margins, calibrate_labels).context("calibrating on the middle rows")?;
+    let train_time = started.elapsed();
+    let started = Instant::now();
+    let margins = model.margins(holdout).context("scoring the hold-out rows")?;
+    let calibrated: Vec<f64> = margins.iter().map(|&m| platt.probability(m)).collect();
+    let score = started.elapsed();
+    let raw: Vec<f64> = margins.iter().map(|&m| fds_ml::Platt::IDENTITY.probability(m)).collect();
+    let holdout = fds_ml::Evaluation::new(&calibrated, &raw, holdout_labels, &thresholds)
+        .context("measuring the hold-out (the last rows)")?;
+    Ok(SupervisedEvaluation {
+        rows: table.rows(),
+        positives: table.positives(),
+        feature_names: table.feature_names,
+        train_rows,
+        calibration_rows,
+        params,
+        positive_weight: model.positive_weight(),
+        platt,
+        holdout,
+        train: train_time,
+        score,
+    })
+}
+
 /// What `fds model eval` measured.
 struct Evaluation {
     rows: usize,
@@ -278,8 +658,24 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    fn supervised_args() -> SupervisedArgs {
+        SupervisedArgs {
+            depth: 3,
+            learning_rate: 0.1,
+            positive_weight: None,
+            subsample: 1.0,
+            calibration_share: 0.2,
+            holdout_share: 0.2,
+            review_at: 40.0,
+            block_at: 80.0,
+            supervised_weight: 100.0,
+        }
+    }
+
     fn args(csv: &std::path::Path, label: &str, drop: &[&str]) -> EvalArgs {
         EvalArgs {
+            kind: ModelKind::Anomaly,
+            supervised: supervised_args(),
             csv: csv.to_path_buf(),
             label: label.to_string(),
             drop: drop.iter().map(|d| d.to_string()).collect(),
@@ -321,5 +717,39 @@ mod tests {
         let message = format!("{error:#}");
         assert!(message.contains(&file.path().display().to_string()), "{message}");
         assert!(message.ends_with("label column `is_fraud` is not in the header"), "{message}");
+    }
+
+    /// 3,000 rows in which the label is 1 exactly when `x` > 0.95 (about 5 %), with a
+    /// noise column and an id column; rows are shuffled, so every slice holds both classes.
+    fn separable_csv() -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(file, "id,x,noise,label").expect("write");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        for i in 0..3_000 {
+            let (x, noise): (f64, f64) = (rng.gen(), rng.gen());
+            writeln!(file, "{i},{x},{noise},{}", u8::from(x > 0.95)).expect("write");
+        }
+        file
+    }
+
+    #[test]
+    fn supervised_eval_trains_on_the_first_rows_and_ranks_the_last_ones() {
+        let file = separable_csv();
+        let args = EvalArgs { kind: ModelKind::Supervised, trees: 30, ..args(file.path(), "label", &["id"]) };
+        let e = evaluate_supervised(&args).expect("evaluates");
+        assert_eq!((e.rows, e.train_rows, e.calibration_rows, e.holdout.rows), (3_000, 1_800, 600, 600));
+        assert!(e.holdout.roc_auc > 0.95, "{}", e.holdout.roc_auc);
+        assert!(e.holdout.brier < e.holdout.brier_uncalibrated, "{:?}", e.holdout);
+        let review = &e.holdout.operating_points[0];
+        assert_eq!((review.name.as_str(), review.probability), ("review", 0.4));
+        assert!(review.recall > 0.8, "{review:?}");
+    }
+
+    #[test]
+    fn shares_that_leave_no_training_rows_are_refused() {
+        let shares = SupervisedArgs { calibration_share: 0.5, holdout_share: 0.5, ..supervised_args() };
+        let error = shares.slices(1_000).expect_err("nothing left to train on");
+        assert!(error.to_string().contains("sum to less than 1"), "{error}");
+        assert_eq!(supervised_args().slices(1_000).expect("fits"), (600, 200, 200));
     }
 }

@@ -3,7 +3,7 @@
 /// Training, scoring or (de)serialising a model failed.
 #[derive(Debug, thiserror::Error)]
 pub enum MlError {
-    /// Fewer than two rows: an isolation tree needs at least two points to split.
+    /// Fewer than two rows: a tree needs at least two points to split.
     #[error("need at least 2 rows to train, got {rows}")]
     TooFewRows { rows: usize },
     /// The flat matrix is not a whole number of rows.
@@ -12,6 +12,12 @@ pub enum MlError {
     /// A value is NaN or infinite.
     #[error("row {row}, feature {feature}: value is not finite")]
     NonFinite { row: usize, feature: usize },
+    /// The number of labels differs from the number of rows.
+    #[error("{rows} rows but {labels} labels")]
+    LabelCount { rows: usize, labels: usize },
+    /// A supervised model needs both classes among its training (or calibration) rows.
+    #[error("need both positive and negative rows, got {positives} positives and {negatives} negatives")]
+    OneClass { positives: usize, negatives: usize },
     /// A parameter is out of range.
     #[error("invalid parameter: {0}")]
     InvalidParams(&'static str),
@@ -24,6 +30,9 @@ pub enum MlError {
     /// The artifact is structurally inconsistent (a corrupt or hand-edited file).
     #[error("corrupt artifact: {0}")]
     CorruptArtifact(String),
+    /// A metric on the calibration or hold-out rows is undefined (e.g. one class only).
+    #[error("metric: {0}")]
+    Metric(#[from] MetricError),
     /// The artifact could not be read or written as JSON.
     #[error("artifact json: {0}")]
     Json(#[from] serde_json::Error),
@@ -41,6 +50,9 @@ pub enum MetricError {
     /// A score or sample value is NaN or infinite.
     #[error("value at index {index} is not finite")]
     NonFinite { index: usize },
+    /// A probability is outside 0..=1 (or NaN).
+    #[error("value at index {index} is not a probability")]
+    NotProbability { index: usize },
     /// A sample is empty.
     #[error("sample is empty")]
     Empty,

@@ -6,8 +6,11 @@
 //! metrics ([`roc_auc`], [`average_precision`]), the drift measure ([`psi`]), the
 //! feature-vector spec stored in every model artifact so training and serving build the
 //! same rows ([`FeatureSpec`]), the anomaly model artifact with its score mapping
-//! ([`AnomalyArtifact`]) and the reader for labelled numeric tables ([`read_labelled_csv`])
-//! that `fds model eval` uses.
+//! ([`AnomalyArtifact`]), the supervised model ([`BoostedTrees`]: gradient-boosted trees
+//! on class-weighted logistic loss with Saabas explanations, calibrated by [`Platt`]
+//! scaling, judged by [`brier_score`] and [`reliability`], serialised with its spec,
+//! window and metrics as [`SupervisedArtifact`]) and the reader for labelled numeric
+//! tables ([`read_labelled_csv`]) that `fds model eval` uses.
 //!
 //! It must never do I/O of its own (readers and writers are passed in by the caller), run
 //! async code or read the clock: training is a pure function of the data, the parameters
@@ -16,15 +19,20 @@
 //! Code map: `forest` is the model and its artifact; `tree` builds and walks one isolation
 //! tree stored as a flat node array; `metrics` holds ROC-AUC and average precision; `psi`
 //! the population stability index; `spec` the feature-vector spec (which inputs make a
-//! row); `artifact` the anomaly model artifact (forest + spec + score mapping); `table`
-//! the CSV reader; `error` the error types.
+//! row); `artifact` the anomaly model artifact (forest + spec + score mapping); `boost`
+//! the boosted trees of the supervised model; `calibration` Platt scaling, the Brier
+//! score and reliability bins; `supervised` the supervised artifact (trees + calibration
+//! + spec + time splits + metrics); `table` the CSV reader; `error` the error types.
 
 mod artifact;
+mod boost;
+mod calibration;
 mod error;
 mod forest;
 mod metrics;
 mod psi;
 mod spec;
+mod supervised;
 mod table;
 mod tree;
 
@@ -32,9 +40,14 @@ pub use artifact::{
     data_hash, AnomalyArtifact, TrainingInfo, ANOMALY_FORMAT_VERSION, DEFAULT_QUANTILE,
     DEFAULT_SATURATION_QUANTILE,
 };
+pub use boost::{BoostParams, BoostedTrees, BOOST_FORMAT_VERSION};
+pub use calibration::{brier_score, reliability, Platt, ReliabilityBin};
 pub use error::{MetricError, MlError, SpecError, TableError};
 pub use forest::{average_path_length, IsolationForest, Params, FORMAT_VERSION};
 pub use metrics::{average_precision, roc_auc};
 pub use psi::psi;
 pub use spec::{BoundSpec, EventInputs, FeatureSpec, EVENT_COLUMNS, NEVER_CAP, SPEC_VERSION};
+pub use supervised::{
+    Evaluation, Labelled, OperatingPoint, Split, SupervisedArtifact, SUPERVISED_FORMAT_VERSION,
+};
 pub use table::{read_labelled_csv, LabelledTable};

@@ -218,14 +218,14 @@ fn goes_right(x: f64, threshold: f64) -> bool {
 /// Writes an `f64` as its shortest round-trip decimal string. serde_json's default float
 /// parser may be off by one unit in the last place, and an artifact must score exactly as
 /// the model did before it was saved; Rust's own `f64` parser is correctly rounded.
-mod exact_f64 {
+pub(crate) mod exact_f64 {
     use serde::{de::Error, Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(value)
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
         text.parse().map_err(D::Error::custom)
     }

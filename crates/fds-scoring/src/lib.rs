@@ -5,13 +5,17 @@
 //! and synchronous: no I/O, no clock reads (the caller passes the decision time), no
 //! async runtime. Feature state is updated by the caller, which hands the values in.
 //! `fixtures` runs the rule library's fixture cases through the real feature engine.
+//! The models beside the rules plug in through [`Model`]: `anomaly` (isolation forest) and
+//! `supervised` (calibrated boosted trees); the scorer runs any number of them together.
 
 mod anomaly;
 pub mod fixtures;
 mod model;
+mod supervised;
 
 pub use anomaly::{anomaly_spec, event_inputs, feature_row, AnomalyModel};
 pub use model::{Model, ModelScore};
+pub use supervised::SupervisedModel;
 
 use fds_core::{
     ids, Action, Block, BlockScope, Decision, Event, FeatureValue, Reason, RuleAction, Timestamp,
@@ -32,13 +36,24 @@ pub struct ScoringConfig {
     pub block_at: f64,
     /// Points a model adds at score 1.0 (its contribution is `model_weight * score`).
     pub model_weight: f64,
+    /// Points the supervised model adds at fraud probability 1.0 (its contribution is
+    /// `supervised_weight * probability`). At the default 50 the model alone reviews from
+    /// p ≥ 0.8 and never blocks without rule points: on simulated traffic a weight of 100
+    /// (blocking from p ≥ 0.8) blocked 0.72 % of legit subscribers, above the 0.1 % bar.
+    pub supervised_weight: f64,
     /// How long a block lasts when no block rule says otherwise (score-driven blocks).
     pub default_block_hours: u32,
 }
 
 impl Default for ScoringConfig {
     fn default() -> Self {
-        Self { review_at: 40.0, block_at: 80.0, model_weight: 40.0, default_block_hours: 72 }
+        Self {
+            review_at: 40.0,
+            block_at: 80.0,
+            model_weight: 40.0,
+            supervised_weight: 50.0,
+            default_block_hours: 72,
+        }
     }
 }
 
@@ -60,6 +75,12 @@ impl ScoringConfig {
         }
         if !(0.0..=100.0).contains(&self.model_weight) {
             out.push(format!("scoring.model_weight must be within 0..100, got {}", self.model_weight));
+        }
+        if !(0.0..=100.0).contains(&self.supervised_weight) {
+            out.push(format!(
+                "scoring.supervised_weight must be within 0..100, got {}",
+                self.supervised_weight
+            ));
         }
         if self.default_block_hours == 0 {
             out.push("scoring.default_block_hours must be at least 1".to_string());
@@ -157,7 +178,7 @@ impl Scorer {
         for model in &self.models {
             let verdict = model.score(event, features);
             let score = verdict.score.clamp(0.0, 1.0);
-            let contribution = self.config.model_weight * score;
+            let contribution = model.weight(&self.config) * score;
             total += contribution;
             model_versions.push(format!("{}@{}", model.name(), model.version()));
             reasons.push(Reason::Model {
@@ -412,9 +433,14 @@ types = ["payment"]
 
     #[test]
     fn threshold_configuration_problems_are_all_reported() {
-        let bad =
-            ScoringConfig { review_at: 120.0, block_at: 90.0, model_weight: -1.0, default_block_hours: 0 };
-        assert_eq!(bad.problems().len(), 4);
+        let bad = ScoringConfig {
+            review_at: 120.0,
+            block_at: 90.0,
+            model_weight: -1.0,
+            supervised_weight: 101.0,
+            default_block_hours: 0,
+        };
+        assert_eq!(bad.problems().len(), 5);
         assert!(ScoringConfig::default().problems().is_empty());
     }
 }

@@ -3,6 +3,7 @@
 //! The scorer only needs a 0..1 score and the features that drove it; training,
 //! artifacts, champion/challenger and drift live with the models themselves.
 
+use crate::ScoringConfig;
 use fds_core::{Event, FeatureValue};
 
 /// A model's verdict on one event.
@@ -20,6 +21,10 @@ pub trait Model: Send + Sync {
     fn name(&self) -> &str;
     /// The artifact version that produced the score.
     fn version(&self) -> &str;
+    /// Points the model adds at score 1.0; by default `scoring.model_weight`.
+    fn weight(&self, config: &ScoringConfig) -> f64 {
+        config.model_weight
+    }
     /// Scores `event` with its feature values (in the feature set's order).
     fn score(&self, event: &Event, features: &[FeatureValue]) -> ModelScore;
 }

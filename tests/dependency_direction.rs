@@ -13,7 +13,7 @@ fn layer(name: &str) -> Option<u8> {
         "fds-scoring" => 2,
         "fds-store" => 3,
         "fds-pipeline" => 4,
-        "fds-web" => 5,
+        "fds-web" | "fds-stream" => 5,
         "fds-cli" => 6,
         _ => return None,
     })

@@ -4,6 +4,7 @@
 //! so tests never touch the process environment.
 
 use fds_scoring::ScoringConfig;
+use fds_store::RetentionPolicy;
 use fds_vault::KeyRing;
 use fds_web::{ApiKeys, Degraded};
 use serde::de::DeserializeOwned;
@@ -26,6 +27,10 @@ pub(crate) struct Config {
     pub(crate) log: LogConfig,
     /// The PII vault's keys (`Debug` shows key ids only, never key material).
     pub(crate) vault: KeyRing,
+    /// `[kafka]`: what `fds worker` consumes and where it publishes.
+    pub(crate) kafka: crate::kafka_config::KafkaSettings,
+    /// `[retention]`: the retention schedule of the long-running commands.
+    pub(crate) retention: RetentionSettings,
 }
 
 impl Config {
@@ -167,6 +172,130 @@ fn key_ring(raw: RawVault, problems: &mut Vec<String>) -> Option<KeyRing> {
     }
 }
 
+/// The retention schedule of the long-running commands (`fds serve`): whether it
+/// runs, how often, the policy, and whether runs only report (dry run).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RetentionSettings {
+    pub(crate) enabled: bool,
+    pub(crate) interval: Duration,
+    pub(crate) policy: RetentionPolicy,
+    pub(crate) dry_run: bool,
+}
+
+impl Default for RetentionSettings {
+    /// Daily, with the one-year policy (12 full months of decisions plus the
+    /// current one, 90 days of events), really removing.
+    fn default() -> Self {
+        RetentionSettings {
+            enabled: true,
+            interval: Duration::from_secs(24 * 3600),
+            policy: RetentionPolicy::default(),
+            dry_run: false,
+        }
+    }
+}
+
+/// `[retention]`
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRetention {
+    /// Run retention inside the process (default true).
+    enabled: Option<bool>,
+    /// Time between runs: `24h` (default), `30m`, `1h30m`, `7d`, or seconds as a number.
+    interval: Option<RawDuration>,
+    /// Full months of decisions kept besides the current one (default 12).
+    decisions_months: Option<i64>,
+    /// Days of events (the data mart) kept (default 90).
+    events_days: Option<i64>,
+    /// Only log what would be removed (default false).
+    dry_run: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawDuration {
+    Seconds(i64),
+    Text(String),
+}
+
+/// The shortest and longest retention interval: more often than every minute only
+/// loads the database; less often than yearly defeats the policy.
+const RETENTION_INTERVAL: (Duration, Duration) =
+    (Duration::from_secs(60), Duration::from_secs(366 * 24 * 3600));
+
+/// The validated `[retention]` section; its problems are added to `problems`.
+fn retention_settings(raw: RawRetention, problems: &mut Vec<String>) -> RetentionSettings {
+    let mut settings = RetentionSettings::default();
+    if let Some(enabled) = raw.enabled {
+        settings.enabled = enabled;
+    }
+    if let Some(dry_run) = raw.dry_run {
+        settings.dry_run = dry_run;
+    }
+    let interval = match raw.interval {
+        None => Ok(settings.interval),
+        Some(RawDuration::Seconds(n)) => {
+            u64::try_from(n).map(Duration::from_secs).map_err(|_| format!("{n} is negative"))
+        }
+        Some(RawDuration::Text(text)) => parse_duration(&text),
+    };
+    match interval {
+        Ok(interval) if (RETENTION_INTERVAL.0..=RETENTION_INTERVAL.1).contains(&interval) => {
+            settings.interval = interval
+        }
+        Ok(interval) => problems
+            .push(format!("retention.interval: must be between 1m and 366d, got {}s", interval.as_secs())),
+        Err(why) => problems.push(format!("retention.interval: {why}")),
+    }
+    let mut bounded =
+        |name: &str, value: Option<i64>, range: std::ops::RangeInclusive<i64>, into: &mut u32| {
+            let Some(value) = value else { return };
+            match u32::try_from(value) {
+                Ok(v) if range.contains(&value) => *into = v,
+                _ => problems.push(format!(
+                    "retention.{name}: must be {}..={}, got {value}",
+                    range.start(),
+                    range.end()
+                )),
+            }
+        };
+    bounded("decisions_months", raw.decisions_months, 1..=1200, &mut settings.policy.decisions_months);
+    bounded("events_days", raw.events_days, 1..=36_500, &mut settings.policy.events_days);
+    settings
+}
+
+/// A duration written as a sequence of `<number><unit>` with units `s`, `m`, `h`
+/// and `d`: `24h`, `90m`, `1h30m`, `7d`.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let invalid = || format!("{text:?} is not a duration such as 24h, 30m, 1h30m or 7d");
+    if text.is_empty() {
+        return Err(invalid());
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit: u64 = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(invalid()),
+        };
+        let n: u64 = digits.parse().map_err(|_| invalid())?;
+        digits.clear();
+        total = n.checked_mul(unit).and_then(|s| total.checked_add(s)).ok_or_else(invalid)?;
+    }
+    if !digits.is_empty() {
+        return Err(invalid());
+    }
+    Ok(Duration::from_secs(total))
+}
+
 /// All problems found in a configuration.
 #[derive(Debug)]
 pub(crate) struct ConfigErrors(pub(crate) Vec<String>);
@@ -183,7 +312,8 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-const SECTIONS: [&str; 7] = ["server", "store", "api", "rules", "scoring", "log", "vault"];
+const SECTIONS: [&str; 9] =
+    ["server", "store", "api", "rules", "scoring", "log", "vault", "kafka", "retention"];
 
 /// Values that `env` overrides are written in: numbers and booleans as such, anything
 /// else as a string.
@@ -199,7 +329,11 @@ fn env_value(raw: &str) -> toml::Value {
     }
 }
 
-fn section<T: DeserializeOwned + Default>(table: &toml::Table, name: &str, problems: &mut Vec<String>) -> T {
+pub(crate) fn section<T: DeserializeOwned + Default>(
+    table: &toml::Table,
+    name: &str,
+    problems: &mut Vec<String>,
+) -> T {
     match table.get(name) {
         None => T::default(),
         Some(value) => match value.clone().try_into::<T>() {
@@ -228,6 +362,11 @@ impl Config {
         let scoring: ScoringConfig = section(&table, "scoring", &mut problems);
         let log: RawLog = section(&table, "log", &mut problems);
         let vault: RawVault = section(&table, "vault", &mut problems);
+        let retention = retention_settings(section(&table, "retention", &mut problems), &mut problems);
+        let kafka = crate::kafka_config::KafkaSettings::from_raw(
+            section(&table, "kafka", &mut problems),
+            &mut problems,
+        );
 
         let listen_text = server.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
         let listen = listen_text.parse::<SocketAddr>().unwrap_or_else(|_| {
@@ -290,6 +429,8 @@ impl Config {
             scoring,
             log: LogConfig { json, level: log.level.unwrap_or_else(|| "info".into()) },
             vault,
+            kafka,
+            retention,
         })
     }
 }
@@ -371,6 +512,40 @@ pub(crate) fn load_store(
     let vault = key_ring(vault, &mut problems);
     match (vault, problems.is_empty()) {
         (Some(vault), true) => Ok((url, vault)),
+        _ => Err(ConfigErrors(problems)),
+    }
+}
+
+/// What a batch command that scores needs (`fds import`): the store and its vault
+/// keys, the rule library and the scoring settings, exactly as `fds serve` reads
+/// them, without the API's own settings.
+pub(crate) struct ScoringSetup {
+    pub(crate) store_url: String,
+    pub(crate) vault: KeyRing,
+    pub(crate) rules_dir: PathBuf,
+    pub(crate) scoring: ScoringConfig,
+}
+
+pub(crate) fn load_scoring(
+    file: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<ScoringSetup, ConfigErrors> {
+    let mut problems = Vec::new();
+    let table = layers(file, env, &mut problems);
+    let store: RawStore = section(&table, "store", &mut problems);
+    let vault: RawVault = section(&table, "vault", &mut problems);
+    let rules: RawRules = section(&table, "rules", &mut problems);
+    let scoring: ScoringConfig = section(&table, "scoring", &mut problems);
+    problems.extend(scoring.problems());
+    let store_url = store_url(store, &mut problems);
+    let vault = key_ring(vault, &mut problems);
+    match (vault, problems.is_empty()) {
+        (Some(vault), true) => Ok(ScoringSetup {
+            store_url,
+            vault,
+            rules_dir: rules.dir.unwrap_or_else(|| PathBuf::from("rules")),
+            scoring,
+        }),
         _ => Err(ConfigErrors(problems)),
     }
 }
@@ -511,5 +686,97 @@ mod tests {
             load_store(None, env(&[("FDS__STORE__URL", "mysql://u:s3cret@h/db")])).expect_err("invalid");
         assert!(errors.to_string().contains("store.url"), "{errors}");
         assert!(!errors.to_string().contains("s3cret"));
+    }
+
+    #[test]
+    fn retention_defaults_to_a_daily_one_year_run() {
+        let config = Config::load(None, env(&[("FDS__API__KEYS", "env-key-0123456789")])).expect("valid");
+        assert_eq!(config.retention, RetentionSettings::default());
+        assert!(config.retention.enabled && !config.retention.dry_run);
+        assert_eq!(config.retention.interval, Duration::from_secs(86_400));
+        assert_eq!(config.retention.policy, RetentionPolicy { decisions_months: 12, events_days: 90 });
+    }
+
+    #[test]
+    fn retention_is_set_from_a_file_and_env() {
+        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(
+            file,
+            "[api]\nkeys = [\"file-key-0123456789\"]\n[retention]\ninterval = \"1h30m\"\ndecisions_months = 24\ndry_run = true"
+        )
+        .expect("write");
+        let config = Config::load(
+            Some(file.path()),
+            env(&[("FDS__RETENTION__EVENTS_DAYS", "30"), ("FDS__RETENTION__ENABLED", "false")]),
+        )
+        .expect("valid");
+        assert_eq!(
+            config.retention,
+            RetentionSettings {
+                enabled: false,
+                interval: Duration::from_secs(5400),
+                policy: RetentionPolicy { decisions_months: 24, events_days: 30 },
+                dry_run: true,
+            }
+        );
+        let config = Config::load(
+            None,
+            env(&[("FDS__API__KEYS", "env-key-0123456789"), ("FDS__RETENTION__INTERVAL", "3600")]),
+        )
+        .expect("seconds as a number");
+        assert_eq!(config.retention.interval, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn bad_retention_settings_are_listed_with_the_other_problems() {
+        let errors = Config::load(
+            None,
+            env(&[
+                ("FDS__API__KEYS", "short"),
+                ("FDS__RETENTION__INTERVAL", "soon"),
+                ("FDS__RETENTION__DECISIONS_MONTHS", "0"),
+                ("FDS__RETENTION__EVENTS_DAYS", "-3"),
+                ("FDS__RETENTION__COLOUR", "blue"),
+            ]),
+        )
+        .expect_err("invalid");
+        let text = errors.to_string();
+        assert!(text.contains("[retention]: unknown field `colour`"), "{text}");
+        assert!(text.contains("api.keys[0]"), "{text}");
+        let errors = Config::load(
+            None,
+            env(&[
+                ("FDS__API__KEYS", "env-key-0123456789"),
+                ("FDS__RETENTION__INTERVAL", "soon"),
+                ("FDS__RETENTION__DECISIONS_MONTHS", "0"),
+                ("FDS__RETENTION__EVENTS_DAYS", "-3"),
+            ]),
+        )
+        .expect_err("invalid");
+        let text = errors.to_string();
+        for expected in [
+            "retention.interval: \"soon\" is not a duration",
+            "retention.decisions_months: must be 1..=1200, got 0",
+            "retention.events_days: must be 1..=36500, got -3",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+        }
+        let errors = Config::load(
+            None,
+            env(&[("FDS__API__KEYS", "env-key-0123456789"), ("FDS__RETENTION__INTERVAL", "10s")]),
+        )
+        .expect_err("too often");
+        assert!(errors.to_string().contains("retention.interval: must be between 1m and 366d, got 10s"));
+    }
+
+    #[test]
+    fn durations_read_as_sums_of_units() {
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5_400)));
+        assert_eq!(parse_duration(" 7d "), Ok(Duration::from_secs(604_800)));
+        assert_eq!(parse_duration("45s"), Ok(Duration::from_secs(45)));
+        for bad in ["", "h", "24", "24x", "1h30", "-1h", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -5,13 +5,19 @@ mod audit_cmd;
 mod config;
 mod demo;
 mod eval;
+mod hold_cmd;
+mod import_cmd;
+mod kafka_config;
+mod keys_cmd;
 mod migrate_cmd;
 mod model_cmd;
 mod retention_cmd;
 mod rules_cmd;
+mod schedule;
 mod serve;
 mod setup;
 mod sim_cmd;
+mod worker_cmd;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -31,6 +37,14 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Consume events from Kafka (`[kafka]`), score them, publish and store the
+    /// decisions; operations endpoints on `[server] listen`.
+    Worker {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Import event files (JSON Lines or CSV, gzip accepted) through the scoring path.
+    Import(import_cmd::ImportArgs),
     /// Start the API on embedded defaults and feed it simulated traffic.
     Demo(demo::DemoArgs),
     /// Score a JSONL event file and report detection against a ground-truth file.
@@ -60,12 +74,24 @@ enum Command {
     /// one; events 90 days), except those of subscribers on legal hold, and print
     /// what was removed (`--dry-run`: what would be, removing nothing).
     Retention(retention_cmd::RetentionArgs),
+    /// Manage the PII vault's data keys at rest.
+    Keys {
+        #[command(subcommand)]
+        command: keys_cmd::KeysCommand,
+    },
+    /// Place, lift and list legal holds (held subscribers are kept by retention).
+    Hold {
+        #[command(subcommand)]
+        command: hold_cmd::HoldCommand,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve { config } => serve::run(config.as_deref()),
+        Command::Worker { config } => worker_cmd::run(config.as_deref()),
+        Command::Import(args) => import_cmd::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Sim(args) => sim_cmd::run(args),
@@ -74,6 +100,8 @@ fn main() -> ExitCode {
         Command::Migrate(args) => migrate_cmd::run(args),
         Command::Audit { command } => audit_cmd::run(command),
         Command::Retention(args) => retention_cmd::run(args),
+        Command::Keys { command } => keys_cmd::run(command),
+        Command::Hold { command } => hold_cmd::run(command),
     };
     match result {
         Ok(code) => code,

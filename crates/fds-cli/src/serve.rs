@@ -1,4 +1,5 @@
-//! `fds serve`: the blocking API over the configured store.
+//! `fds serve`: the blocking API over the configured store, with scheduled
+//! retention (`[retention]`) beside it.
 
 use crate::config::Config;
 use crate::setup;
@@ -37,7 +38,18 @@ async fn serve(config: Config) -> Result<()> {
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     tracing::info!(addr = %app.local_addr()?, rules, rules_version = %version, "fds api listening");
-    app.run_until_stopped(setup::shutdown_signal()).await?;
+    let (stop_retention, retention_stopped) = tokio::sync::oneshot::channel::<()>();
+    let retention = tokio::spawn(crate::schedule::retention_task(
+        pipeline.store().clone(),
+        config.retention.clone(),
+        async {
+            let _ = retention_stopped.await;
+        },
+    ));
+    let served = app.run_until_stopped(setup::shutdown_signal()).await;
+    let _ = stop_retention.send(());
+    let _ = retention.await;
+    served?;
     tracing::info!("draining decisions to the store");
     pipeline.flush().await.context("flushing decisions to the store")?;
     tracing::info!("stopped");

@@ -459,6 +459,14 @@ impl Event {
         }
     }
 
+    /// Contract fields whose JSON type is an integer. Formats without types (CSV)
+    /// use this to give a cell its contract type before validation.
+    pub const INTEGER_FIELDS: &'static [&'static str] =
+        &["amount", "duration_s", "device_price", "installment_months"];
+
+    /// Contract fields whose JSON type is a boolean.
+    pub const BOOLEAN_FIELDS: &'static [&'static str] = &["contains_url", "forwarded"];
+
     /// The event as the contract's JSON object.
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)

@@ -225,7 +225,37 @@ impl Pipeline {
             self.metrics.duplicates.inc();
             return Ok(Submitted::Duplicate(stored));
         }
+        Ok(self.decide(event, started).await?)
+    }
 
+    /// Scores validated events in order, as [`Pipeline::submit_event`] would one by
+    /// one, but checks the whole batch for redeliveries in one store round trip: the
+    /// path of the stream worker and the import, where a lookup per event would
+    /// bound throughput by the database's latency. `started` is when each was received.
+    pub async fn submit_events(&self, events: Vec<(Event, Instant)>) -> Result<Vec<Submitted>, StoreError> {
+        let unseen: Vec<&str> = events
+            .iter()
+            .map(|(e, _)| e.event_id.as_str())
+            .filter(|id| self.recent.get(id).is_none())
+            .collect();
+        for stored in self.store.decisions_for_events(&unseen).await? {
+            let stored = Arc::new(stored);
+            self.recent.shard(&stored.event_id).lock().insert(stored);
+        }
+        let mut out = Vec::with_capacity(events.len());
+        for (event, started) in events {
+            if let Some(found) = self.recent.get(&event.event_id) {
+                self.metrics.duplicates.inc();
+                out.push(Submitted::Duplicate(found));
+                continue;
+            }
+            out.push(self.decide(event, started).await?);
+        }
+        Ok(out)
+    }
+
+    /// Applies the features and scores an event known not to be stored.
+    async fn decide(&self, event: Event, started: Instant) -> Result<Submitted, StoreError> {
         let scorer = self.scorer.read().clone();
         let now = self.clock.now();
         self.watermark.fetch_max(event.occurred_at.timestamp_micros(), Ordering::Relaxed);
@@ -397,6 +427,15 @@ mod tests {
     /// A pipeline over an in-memory store with no rules and no features: enough
     /// for the paths that do not score.
     async fn pipeline(now: fds_core::Timestamp) -> Pipeline {
+        pipeline_on(
+            "sqlite::memory:",
+            Arc::new(fds_store::Vault::new(fds_store::KeyRing::generate_local())),
+            now,
+        )
+        .await
+    }
+
+    async fn pipeline_on(url: &str, vault: Arc<fds_store::Vault>, now: fds_core::Timestamp) -> Pipeline {
         let features = Arc::new(fds_features::FeatureSet::from_toml_str("").expect("no features"));
         let rules = fds_rules::RulePack::from_sources(
             Vec::new(),
@@ -406,12 +445,7 @@ mod tests {
         )
         .expect("an empty rule pack");
         let scorer = Scorer::new(Arc::new(rules), features.clone(), Default::default());
-        let store = fds_store::open(
-            "sqlite::memory:",
-            Arc::new(fds_store::Vault::new(fds_store::KeyRing::generate_local())),
-        )
-        .await
-        .expect("memory store");
+        let store = fds_store::open(url, vault).await.expect("store");
         Pipeline::start(
             scorer,
             Arc::new(fds_features::InMemoryFeatures::new(features)),
@@ -454,5 +488,46 @@ mod tests {
         expected["subscriber"] = serde_json::Value::Null;
         assert_eq!(after, expected);
         assert_eq!(pipeline.store().labels(10).await.unwrap(), [label]);
+    }
+
+    fn payment(id: &str, at: fds_core::Timestamp) -> Event {
+        Event::from_value(
+            serde_json::json!({
+                "event_id": id, "occurred_at": at.to_rfc3339(), "subscriber": "01012345678",
+                "type": "payment", "amount": 1000, "method": "carrier_billing",
+                "merchant_id": "m-1", "merchant_category": "game"
+            }),
+            None,
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_checked_against_the_store_once_and_repeats_inside_it_count_once() {
+        let now = chrono::Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("p.db").display());
+        let vault = Arc::new(fds_store::Vault::new(fds_store::KeyRing::generate_local()));
+        let first = pipeline_on(&url, vault.clone(), now).await;
+        let batch = vec![(payment("e-1", now), Instant::now()), (payment("e-2", now), Instant::now())];
+        let out = first.submit_events(batch).await.unwrap();
+        assert!(out.iter().all(|s| !s.is_duplicate()));
+        first.flush().await.unwrap();
+        drop(first);
+
+        // A fresh process: nothing in memory, e-1 and e-2 only in the store.
+        let second = pipeline_on(&url, vault, now).await;
+        let batch = vec![
+            (payment("e-1", now), Instant::now()),
+            (payment("e-3", now), Instant::now()),
+            (payment("e-3", now), Instant::now()),
+        ];
+        let out = second.submit_events(batch).await.unwrap();
+        let kinds: Vec<(&str, bool)> =
+            out.iter().map(|s| (s.decision().event_id.as_str(), s.is_duplicate())).collect();
+        assert_eq!(kinds, [("e-1", true), ("e-3", false), ("e-3", true)]);
+        second.flush().await.unwrap();
+        assert_eq!(second.metrics().duplicates.get(), 2);
+        assert_eq!(second.store().counts().await.unwrap().events, 3);
     }
 }

@@ -15,7 +15,7 @@ mod problem;
 pub use auth::ApiKeys;
 pub use problem::ApiError;
 
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;
@@ -76,6 +76,16 @@ impl Application {
         self.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
+    /// Binds `listen` for the operations endpoints alone ([`ops_router`]).
+    pub async fn ops(
+        listen: SocketAddr,
+        pipeline: Arc<Pipeline>,
+        extra: MetricsSource,
+    ) -> std::io::Result<Application> {
+        let listener = TcpListener::bind(listen).await?;
+        Ok(Application { listener, router: ops_router(pipeline, extra) })
+    }
+
     /// Serves until `shutdown` resolves, then finishes the requests in flight.
     pub async fn run_until_stopped(
         self,
@@ -83,6 +93,34 @@ impl Application {
     ) -> std::io::Result<()> {
         axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
     }
+}
+
+/// Appends a process's own metrics to `/metrics`.
+pub type MetricsSource = Arc<dyn Fn(&mut String) + Send + Sync>;
+
+/// The operations endpoints alone — `/healthz`, `/readyz` (the store answers) and
+/// `/metrics` (the pipeline's, then `extra`'s) — for a process that serves no API:
+/// the Kafka worker's probes and scrape target.
+pub fn ops_router(pipeline: Arc<Pipeline>, extra: MetricsSource) -> Router {
+    let http = Arc::new(HttpMetrics::default());
+    let state = AppState { pipeline, http, deadline: Duration::ZERO, on_deadline: Degraded::Error };
+    Router::new()
+        .route("/healthz", get(handlers::healthz))
+        .route("/readyz", get(handlers::readyz))
+        .route(
+            "/metrics",
+            get(move |State(state): State<AppState>| {
+                let extra = extra.clone();
+                async move {
+                    let mut out = String::with_capacity(16 * 1024);
+                    state.pipeline.render_metrics(&mut out);
+                    extra(&mut out);
+                    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+                }
+            }),
+        )
+        .fallback(handlers::not_found)
+        .with_state(state)
 }
 
 /// The API's routes over `pipeline`.

@@ -1,0 +1,292 @@
+//! The Kafka worker under load: Kafka → validate → score (the full rule library)
+//! → publish decisions → Postgres, with the real broker and the real Postgres on
+//! this machine (they share its cores with the producer, the worker and the
+//! consumer of this program).
+//!
+//! Run: `FDS_TEST_KAFKA_BROKERS=127.0.0.1:PORT cargo bench --bench kafka`
+//! (options: `-- --events N --rate R --seconds S`). Prints:
+//! - sustained throughput: N events produced up front, then the time for the
+//!   worker to have every one scored, published and durably stored;
+//! - end-to-end latency at a fixed rate: events produced at R/s for S seconds;
+//!   for each, the time from its produce call to its decision arriving at a
+//!   downstream consumer of the decisions topic.
+//!
+//! Without `--bench` (as `cargo test --all-targets` runs it) a small smoke run
+//! checks that the benchmark works.
+
+use fds_features::{FeatureSet, InMemoryFeatures};
+use fds_pipeline::{Pipeline, PipelineConfig, SystemClock};
+use fds_rules::RulePack;
+use fds_scoring::{Scorer, ScoringConfig};
+use fds_sim::{SimConfig, Simulator};
+use fds_stream::{Worker, WorkerConfig};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use sqlx::{Connection, Executor, PgConnection};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn brokers() -> String {
+    std::env::var("FDS_TEST_KAFKA_BROKERS")
+        .expect("this benchmark needs a Kafka-protocol broker: set FDS_TEST_KAFKA_BROKERS=host:port")
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+/// A fresh Postgres database; its URL.
+async fn database() -> String {
+    let admin_url = std::env::var("FDS_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let name = unique("fds_bench_kafka").replace('-', "_");
+    let mut admin = PgConnection::connect(&admin_url).await.expect("Postgres for the benchmark");
+    admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create database");
+    let (base, _) = admin_url.rsplit_once('/').expect("database url");
+    format!("{base}/{name}")
+}
+
+async fn create_topics(topics: &[(&str, i32)]) {
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", brokers()).create().expect("admin client");
+    let new: Vec<NewTopic<'_>> =
+        topics.iter().map(|(t, p)| NewTopic::new(t, *p, TopicReplication::Fixed(1))).collect();
+    for r in admin.create_topics(&new, &AdminOptions::new()).await.expect("create topics") {
+        r.expect("topic created");
+    }
+}
+
+fn producer() -> FutureProducer {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("linger.ms", "5")
+        .set("queue.buffering.max.messages", "1000000")
+        .create()
+        .expect("producer")
+}
+
+/// Simulated events as (subscriber key, JSON bytes, event id).
+fn events(seed: u64, n: usize) -> Vec<(String, Vec<u8>, String)> {
+    let start = chrono::Utc::now() - chrono::Duration::days(20);
+    Simulator::new(SimConfig { seed, subscribers: 20_000, start, ..SimConfig::default() })
+        .take(n)
+        .map(|v| {
+            let key = v["subscriber"].as_str().expect("subscriber").to_string();
+            let id = v["event_id"].as_str().expect("event id").to_string();
+            (key, serde_json::to_vec(&v).expect("json"), id)
+        })
+        .collect()
+}
+
+fn percentiles(what: &str, mut micros: Vec<u64>) {
+    micros.sort_unstable();
+    let at = |q: f64| micros[((micros.len() as f64 - 1.0) * q) as usize] as f64 / 1000.0;
+    println!(
+        "{what}: {} events; p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms, max {:.1} ms",
+        micros.len(),
+        at(0.5),
+        at(0.9),
+        at(0.99),
+        at(0.999),
+        at(1.0)
+    );
+}
+
+struct Running {
+    pipeline: Arc<Pipeline>,
+    metrics: Arc<fds_stream::WorkerMetrics>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn start_worker(url: &str, events_topic: &str, decisions_topic: &str) -> Running {
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let text = std::fs::read_to_string(rules.join("features.toml")).expect("features.toml");
+    let features = Arc::new(FeatureSet::from_toml_str(&text).expect("features"));
+    let pack = Arc::new(RulePack::load_dir(&rules, features.names(), features.utc_offset()).expect("rules"));
+    let scorer = Scorer::new(pack, features.clone(), ScoringConfig::default());
+    let vault = Arc::new(fds_store::Vault::new(fds_store::KeyRing::generate_local()));
+    let store = fds_store::open(url, vault).await.expect("store");
+    let pipeline = Arc::new(
+        Pipeline::start(
+            scorer,
+            Arc::new(InMemoryFeatures::new(features)),
+            store,
+            Arc::new(SystemClock),
+            PipelineConfig::default(),
+        )
+        .await
+        .expect("pipeline"),
+    );
+    let mut config = WorkerConfig::new(brokers(), unique("bench-group"));
+    config.topics = vec![events_topic.to_string()];
+    config.decisions_topic = decisions_topic.to_string();
+    config.dead_letter_topic = unique("bench.dead-letter");
+    create_topics(&[(&config.dead_letter_topic, 1)]).await;
+    let worker = Worker::new(config, pipeline.clone()).expect("worker");
+    let metrics = worker.metrics();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        worker
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("worker run");
+    });
+    Running { pipeline, metrics, stop, task }
+}
+
+async fn throughput(url: &str, n: usize) {
+    let topic = unique("bench.events");
+    let decisions = unique("bench.decisions");
+    create_topics(&[(&topic, 4), (&decisions, 4)]).await;
+    let events = events(11, n);
+    let producer = producer();
+    let t = Instant::now();
+    let mut pending = Vec::with_capacity(n);
+    for (key, payload, _) in &events {
+        let mut record = FutureRecord::to(&topic).key(key.as_str()).payload(payload.as_slice());
+        // Queued at once; a full producer queue waits for deliveries to drain.
+        loop {
+            match producer.send_result(record) {
+                Ok(delivery) => break pending.push(delivery),
+                Err((_, back)) => {
+                    record = back;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        }
+    }
+    for p in pending {
+        p.await.expect("delivery").expect("delivered");
+    }
+    println!("produced {n} events up front in {:.2} s", t.elapsed().as_secs_f64());
+
+    let running = start_worker(url, &topic, &decisions).await;
+    assigned(&running).await;
+    let t = Instant::now();
+    loop {
+        let w = running.pipeline.writer_stats();
+        if w.saved + w.duplicates >= n as u64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = t.elapsed();
+    let _ = running.stop.send(());
+    running.task.await.expect("worker task");
+    let m = running.pipeline.metrics();
+    println!(
+        "sustained Kafka -> score -> Postgres: {n} events in {:.2} s = {:.0} events/s ({} rules; blocks {}, reviews {})",
+        elapsed.as_secs_f64(),
+        n as f64 / elapsed.as_secs_f64(),
+        running.pipeline.scorer().rules().rules().len(),
+        m.decisions(fds_core::Action::Block),
+        m.decisions(fds_core::Action::Review),
+    );
+}
+
+/// Waits until the worker owns partitions: figures start once the group is joined.
+async fn assigned(running: &Running) {
+    while running.metrics.assigned.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn latency(url: &str, rate: usize, seconds: usize) {
+    let topic = unique("bench.events");
+    let decisions = unique("bench.decisions");
+    create_topics(&[(&topic, 4), (&decisions, 4)]).await;
+    let n = rate * seconds;
+    let events = events(23, n);
+    let running = start_worker(url, &topic, &decisions).await;
+
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("group.id", unique("bench-downstream"))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    consumer.subscribe(&[&decisions]).expect("subscribe");
+    // Both ends joined before the clock starts: group joins are not latency.
+    assigned(&running).await;
+    while consumer.assignment().map_or(0, |a| a.count()) == 0 {
+        let _ = tokio::time::timeout(Duration::from_millis(50), consumer.recv()).await;
+    }
+    let downstream = tokio::spawn(async move {
+        let mut arrived: HashMap<String, Instant> = HashMap::with_capacity(n);
+        while arrived.len() < n {
+            let m = consumer.recv().await.expect("decision");
+            let id = m
+                .headers()
+                .and_then(|h| h.iter().find(|h| h.key == "fds-event-id").and_then(|h| h.value))
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .expect("event id header");
+            arrived.entry(id).or_insert_with(Instant::now);
+        }
+        arrived
+    });
+
+    let producer = producer();
+    let mut sent: HashMap<String, Instant> = HashMap::with_capacity(n);
+    let started = Instant::now();
+    let mut deliveries = Vec::with_capacity(n);
+    for (i, (key, payload, id)) in events.iter().enumerate() {
+        let due = started + Duration::from_secs_f64(i as f64 / rate as f64);
+        tokio::time::sleep_until(due.into()).await;
+        sent.insert(id.clone(), Instant::now());
+        let record = FutureRecord::to(&topic).key(key.as_str()).payload(payload.as_slice());
+        deliveries.push(producer.send_result(record).map_err(|(e, _)| e).expect("queued"));
+    }
+    for d in deliveries {
+        d.await.expect("delivery").expect("delivered");
+    }
+    let arrived = downstream.await.expect("downstream");
+    let _ = running.stop.send(());
+    running.task.await.expect("worker task");
+    let micros: Vec<u64> = sent
+        .iter()
+        .map(|(id, at)| arrived.get(id).map_or(u64::MAX, |a| a.duration_since(*at).as_micros() as u64))
+        .collect();
+    percentiles(
+        &format!("end-to-end at {rate} events/s for {seconds} s (produce -> decision downstream)"),
+        micros,
+    );
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let n = arg("--events", if full { 300_000 } else { 2_000 });
+    let rate = arg("--rate", if full { 5_000 } else { 500 });
+    let seconds = arg("--seconds", if full { 30 } else { 2 });
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        println!(
+            "{} cores; broker {}",
+            std::thread::available_parallelism().map_or(0, |n| n.get()),
+            brokers()
+        );
+        let url = database().await;
+        throughput(&url, n).await;
+        let url = database().await;
+        latency(&url, rate, seconds).await;
+    });
+}

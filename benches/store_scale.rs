@@ -11,7 +11,7 @@
 //! - `FDS_BENCH_KEEP=1` — keep the database afterwards (it is dropped otherwise).
 //!
 //! It reports the load time and rate, the sustained insert rate of the production
-//! writer's shape (one saver, batches of 500) on top of the loaded year, p50/p99 of
+//! writer (`BatchWriter`, default configuration) on top of the loaded year, p50/p99 of
 //! one subscriber's decisions looked up by blind index, the dashboard over 30 days
 //! (hourly) and 12 months (daily), and the retention run that drops the oldest
 //! month. Without `--bench` (as under `cargo test --all-targets`) it does the same
@@ -23,7 +23,7 @@ use fds_core::{
     Action, Block, BlockScope, Call, Decision, Direction, Event, EventBody, FeatureValue, MerchantCategory,
     Payment, PaymentMethod, Pii, Reason, RuleAction, Sms, Timestamp,
 };
-use fds_store::{Bucket, KeyRing, PgStore, Record, RetentionPolicy, Store, Vault};
+use fds_store::{BatchWriter, Bucket, KeyRing, PgStore, Record, RetentionPolicy, Store, Vault, WriterConfig};
 use sqlx::{Connection, Executor, PgConnection};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -315,21 +315,34 @@ async fn measure(url: &str, decisions: u64, batch: u64, writers: u64, full: bool
         decisions as f64 / elapsed.as_secs_f64()
     );
 
-    // The production writer's shape (one saver, batches of 500) on the loaded
-    // year: traffic of the current hour, continuing the sequence.
+    // The production writer (`BatchWriter` with its default configuration: batches
+    // of 500, two saves in flight) on the loaded year: traffic of the current hour.
     // Record `i` of it occurs at `start + i * step`; it continues the load's
     // numbering (so its event ids are new) from `end` on.
     let step_us = 3_600_000_000 / sustained as i64;
-    let tail = Arc::new(Traffic {
+    let tail = Traffic {
         start: end - chrono::Duration::microseconds(step_us * decisions as i64),
         step_us,
         subscribers: traffic.subscribers,
-    });
-    let elapsed = load(&store, &tail, (decisions, decisions + sustained), 500, 1, sustained).await?;
+    };
+    let config = WriterConfig::default();
+    let writer = BatchWriter::spawn(store.clone() as Arc<dyn Store>, config);
+    let started = Instant::now();
+    for i in decisions..decisions + sustained {
+        writer.send(tail.record(i)).await.context("queue a record")?;
+    }
+    writer.flush().await.context("flush the writer")?;
+    let elapsed = started.elapsed();
+    let stats = writer.shutdown().await.context("stop the writer")?;
+    ensure!(stats.saved == sustained && stats.failures == 0, "every record saved once: {stats:?}");
     println!(
-        "sustained (1 saver, batches of 500, on the loaded year): {sustained} decisions in {:.1} s = {:.0} decisions/s",
+        "sustained (BatchWriter: batches of {}, {} saves in flight, on the loaded year): {sustained} decisions \
+         in {:.1} s = {:.0} decisions/s ({} batches)",
+        config.max_batch,
+        config.concurrency,
         elapsed.as_secs_f64(),
-        sustained as f64 / elapsed.as_secs_f64()
+        sustained as f64 / elapsed.as_secs_f64(),
+        stats.batches
     );
 
     {

@@ -159,6 +159,11 @@ pub(crate) fn hour_of(at: Timestamp) -> Timestamp {
     at.duration_trunc(TimeDelta::hours(1)).unwrap_or(at)
 }
 
+/// The start of the UTC day `at` falls in.
+pub(crate) fn day_of(at: Timestamp) -> Timestamp {
+    at.duration_trunc(TimeDelta::days(1)).unwrap_or(at)
+}
+
 /// The rollup rows of one saved batch, keyed and sorted (a save takes the rollup
 /// rows' locks in key order, so two concurrent saves queue instead of deadlocking).
 #[derive(Default, Debug, PartialEq)]

@@ -539,7 +539,9 @@ async fn a_new_label_is_saved_with_its_audit_record_and_a_repeat_with_none(s: Su
 }
 
 async fn the_schema_version_is_the_newest_migration(s: Subject) {
-    assert_eq!(s.store.schema_version().await.unwrap(), 4);
+    // Postgres has migrations of its own past 0004 (leaner indexes, daily rollups).
+    let newest = if s.url.starts_with("postgres") { 6 } else { 4 };
+    assert_eq!(s.store.schema_version().await.unwrap(), newest);
 }
 
 async fn the_newest_audit_record_deleted_in_sql_is_found_against_the_head(s: Subject) {

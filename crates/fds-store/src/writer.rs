@@ -1,10 +1,13 @@
-//! The batch writer: records from many producers, saved in batches by one task.
+//! The batch writer: records from many producers, saved in batches.
 //!
 //! Producers `send` into a bounded channel (its capacity is the back-pressure: a
 //! full channel makes senders wait). One task collects up to `max_batch` records,
-//! or whatever arrived within `max_delay` of the first, and saves them with one
-//! [`Store::save`]. A failed save is logged and retried with backoff, for as long
-//! as it takes: a record, once accepted, is never dropped.
+//! or whatever arrived within `max_delay` of the first, and hands them to a save
+//! task ([`Store::save`], one transaction); up to `concurrency` saves run at once,
+//! so the next batch is collected and encoded while the database writes the last
+//! one. A failed save is logged and retried with backoff, for as long as it takes:
+//! a record, once accepted, is never dropped. A flush (and the shutdown) waits for
+//! every save in flight.
 
 use crate::store::{Record, Store};
 use crate::StoreError;
@@ -13,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
 
 /// The wait before the first retry of a failed save; it doubles per failure.
 const FIRST_RETRY: Duration = Duration::from_millis(50);
@@ -30,13 +34,18 @@ pub struct WriterConfig {
     pub max_batch: usize,
     /// How long a batch waits for more records after its first one arrived.
     pub max_delay: Duration,
+    /// Saves in flight at once; more batches wait (and senders with them once the
+    /// queue is full). At least 1. Saves of different batches commute: each is
+    /// idempotent by event id, and concurrent savers of one id queue on its key.
+    pub concurrency: usize,
 }
 
 impl Default for WriterConfig {
     /// 10,000 queued records (about half a second at the target rate), batches of
-    /// 500, and 20 ms at most before a partial batch is saved.
+    /// 500, 20 ms at most before a partial batch is saved, and two saves in flight
+    /// (one encoding while the database writes the other).
     fn default() -> Self {
-        WriterConfig { capacity: 10_000, max_batch: 500, max_delay: Duration::from_millis(20) }
+        WriterConfig { capacity: 10_000, max_batch: 500, max_delay: Duration::from_millis(20), concurrency: 2 }
     }
 }
 
@@ -102,6 +111,7 @@ impl BatchWriter {
             counters: Arc::clone(&counters),
             max_batch: config.max_batch.max(1),
             max_delay: config.max_delay,
+            concurrency: config.concurrency.max(1),
         };
         tokio::spawn(worker.run());
         BatchWriter { tx, counters }
@@ -156,6 +166,7 @@ struct Worker {
     counters: Arc<Counters>,
     max_batch: usize,
     max_delay: Duration,
+    concurrency: usize,
 }
 
 impl Worker {
@@ -163,10 +174,20 @@ impl Worker {
         let mut batch: Vec<Record> = Vec::with_capacity(self.max_batch);
         let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
         let mut shutdowns: Vec<oneshot::Sender<()>> = Vec::new();
+        let mut saving: JoinSet<()> = JoinSet::new();
 
         // After a shutdown the channel is closed: `recv` still yields what was
         // accepted before, then `None`, which ends the loop.
-        while let Some(first) = self.rx.recv().await {
+        loop {
+            // A batch is only collected when a save can take it: while every save
+            // is busy, records wait in the bounded queue, and senders behind it.
+            while let Some(done) = saving.try_join_next() {
+                settled(done);
+            }
+            while saving.len() >= self.concurrency {
+                settled(saving.join_next().await.expect("the set is not empty"));
+            }
+            let Some(first) = self.rx.recv().await else { break };
             self.take(first, &mut batch, &mut flushes, &mut shutdowns);
             let deadline = tokio::time::Instant::now() + self.max_delay;
             // A flush cuts the batch short: its caller is waiting.
@@ -178,11 +199,22 @@ impl Worker {
                     Ok(None) | Err(_) => break,
                 }
             }
-            self.save(&mut batch).await;
-            for done in flushes.drain(..) {
-                // The caller may have stopped waiting; nothing to tell then.
-                let _ = done.send(());
+            if !batch.is_empty() {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(self.max_batch));
+                saving.spawn(save(Arc::clone(&self.store), Arc::clone(&self.counters), full));
             }
+            if !flushes.is_empty() {
+                while let Some(done) = saving.join_next().await {
+                    settled(done);
+                }
+                for done in flushes.drain(..) {
+                    // The caller may have stopped waiting; nothing to tell then.
+                    let _ = done.send(());
+                }
+            }
+        }
+        while let Some(done) = saving.join_next().await {
+            settled(done);
         }
         for done in shutdowns {
             let _ = done.send(());
@@ -213,34 +245,41 @@ impl Worker {
         }
     }
 
-    /// Saves `batch`, retrying until it succeeds, then empties it.
-    async fn save(&self, batch: &mut Vec<Record>) {
-        if batch.is_empty() {
-            return;
+}
+
+/// A finished save task: a save never fails (it retries), so only a panic in the
+/// store ends one early, and it is not swallowed.
+fn settled(done: Result<(), tokio::task::JoinError>) {
+    if let Err(error) = done {
+        if error.is_panic() {
+            std::panic::resume_unwind(error.into_panic());
         }
-        let c = &self.counters;
-        let mut wait = FIRST_RETRY;
-        loop {
-            match self.store.save(batch).await {
-                Ok(summary) => {
-                    c.saved.fetch_add(summary.inserted, Ordering::Relaxed);
-                    c.duplicates.fetch_add(summary.duplicates, Ordering::Relaxed);
-                    c.batches.fetch_add(1, Ordering::Relaxed);
-                    batch.clear();
-                    return;
-                }
-                Err(error) => {
-                    let failures = c.failures.fetch_add(1, Ordering::Relaxed) + 1;
-                    tracing::error!(
-                        error = %error,
-                        records = batch.len(),
-                        failures,
-                        retry_in_ms = wait.as_millis() as u64,
-                        "saving a batch failed; keeping it and retrying"
-                    );
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(MAX_RETRY);
-                }
+    }
+}
+
+/// Saves `batch`, retrying until it succeeds.
+async fn save(store: Arc<dyn Store>, counters: Arc<Counters>, batch: Vec<Record>) {
+    let c = &counters;
+    let mut wait = FIRST_RETRY;
+    loop {
+        match store.save(&batch).await {
+            Ok(summary) => {
+                c.saved.fetch_add(summary.inserted, Ordering::Relaxed);
+                c.duplicates.fetch_add(summary.duplicates, Ordering::Relaxed);
+                c.batches.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Err(error) => {
+                let failures = c.failures.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::error!(
+                    error = %error,
+                    records = batch.len(),
+                    failures,
+                    retry_in_ms = wait.as_millis() as u64,
+                    "saving a batch failed; keeping it and retrying"
+                );
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(MAX_RETRY);
             }
         }
     }

@@ -1,5 +1,6 @@
-//! Dashboards on Postgres: the hourly rollups (migration 0004) kept up to date by
-//! each save and by retention, and the dashboard read from them.
+//! Dashboards on Postgres: the hourly rollups (migration 0004) and the daily ones
+//! (migration 0006), kept up to date by each save and by retention, and the
+//! dashboard read from them.
 
 use crate::dashboard::{Bucket, Dashboard, Rollup, Row};
 use crate::StoreError;
@@ -29,30 +30,79 @@ pub(super) async fn add(conn: &mut PgConnection, rollup: &Rollup) -> Result<(), 
     .execute(&mut *conn)
     .await?;
     let rows = &rollup.by_family;
-    if rows.is_empty() {
-        return Ok(());
+    if !rows.is_empty() {
+        sqlx::query(
+            "INSERT INTO decision_family_rollup AS r (hour, family, action, decisions, amount) \
+             SELECT * FROM UNNEST($1::timestamptz[], $2::text[], $3::text[], $4::int8[], $5::int8[]) \
+             ON CONFLICT (hour, family, action) DO UPDATE \
+             SET decisions = r.decisions + EXCLUDED.decisions, amount = r.amount + EXCLUDED.amount",
+        )
+        .bind(rows.keys().map(|(hour, _, _)| *hour).collect::<Vec<_>>())
+        .bind(rows.keys().map(|(_, family, _)| family.as_str()).collect::<Vec<_>>())
+        .bind(rows.keys().map(|(_, _, action)| *action).collect::<Vec<_>>())
+        .bind(rows.values().map(|(decisions, _)| *decisions).collect::<Vec<_>>())
+        .bind(rows.values().map(|(_, amount)| *amount).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
     }
-    sqlx::query(
-        "INSERT INTO decision_family_rollup AS r (hour, family, action, decisions, amount) \
-         SELECT * FROM UNNEST($1::timestamptz[], $2::text[], $3::text[], $4::int8[], $5::int8[]) \
-         ON CONFLICT (hour, family, action) DO UPDATE \
-         SET decisions = r.decisions + EXCLUDED.decisions, amount = r.amount + EXCLUDED.amount",
-    )
-    .bind(rows.keys().map(|(hour, _, _)| *hour).collect::<Vec<_>>())
-    .bind(rows.keys().map(|(_, family, _)| family.as_str()).collect::<Vec<_>>())
-    .bind(rows.keys().map(|(_, _, action)| *action).collect::<Vec<_>>())
-    .bind(rows.values().map(|(decisions, _)| *decisions).collect::<Vec<_>>())
-    .bind(rows.values().map(|(_, amount)| *amount).collect::<Vec<_>>())
-    .execute(conn)
-    .await?;
+    // The same rows summed per UTC day, upserted in key order like the hours.
+    for (table, key) in [("decision_rollup_daily", "event_type"), ("decision_family_rollup_daily", "family")] {
+        let (hours, keys, actions, decisions, amounts) = if key == "event_type" {
+            columns(rollup.by_event_type.iter().map(|((h, k, a), v)| (*h, *k, *a, *v)))
+        } else {
+            columns(rollup.by_family.iter().map(|((h, k, a), v)| (*h, k.as_str(), *a, *v)))
+        };
+        if hours.is_empty() {
+            continue;
+        }
+        sqlx::query(&format!(
+            "INSERT INTO {table} AS r (day, {key}, action, decisions, amount) \
+             SELECT date_trunc('day', hour, 'UTC'), key, action, SUM(decisions), SUM(amount) \
+             FROM UNNEST($1::timestamptz[], $2::text[], $3::text[], $4::int8[], $5::int8[]) \
+                  AS batch (hour, key, action, decisions, amount) \
+             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 \
+             ON CONFLICT (day, {key}, action) DO UPDATE \
+             SET decisions = r.decisions + EXCLUDED.decisions, amount = r.amount + EXCLUDED.amount"
+        ))
+        .bind(hours)
+        .bind(keys)
+        .bind(actions)
+        .bind(decisions)
+        .bind(amounts)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
+}
+
+/// Rollup rows as the five bound columns: hour, key, action, decisions, amount.
+type Columns<'a> = (Vec<Timestamp>, Vec<&'a str>, Vec<&'a str>, Vec<i64>, Vec<i64>);
+
+fn columns<'a>(rows: impl Iterator<Item = (Timestamp, &'a str, &'a str, (i64, i64))>) -> Columns<'a> {
+    let mut out: Columns<'a> = Default::default();
+    for (hour, key, action, (decisions, amount)) in rows {
+        out.0.push(hour);
+        out.1.push(key);
+        out.2.push(action);
+        out.3.push(decisions);
+        out.4.push(amount);
+    }
+    out
 }
 
 /// Removes the rollup hours before `cutoff` (hour aligned: retention cut-offs
 /// are month starts), in the retention transaction that removes their decisions.
 pub(super) async fn forget_before(conn: &mut PgConnection, cutoff: Timestamp) -> Result<(), StoreError> {
-    for table in ["decision_rollup", "decision_family_rollup"] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE hour < $1")).bind(cutoff).execute(&mut *conn).await?;
+    for (table, column) in [
+        ("decision_rollup", "hour"),
+        ("decision_family_rollup", "hour"),
+        ("decision_rollup_daily", "day"),
+        ("decision_family_rollup_daily", "day"),
+    ] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE {column} < $1"))
+            .bind(cutoff)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
@@ -66,30 +116,55 @@ pub(super) async fn read(
     // One snapshot for the three statements, so series, types and families agree.
     let mut tx = pool.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
-    const WINDOW: &str = "hour >= date_trunc('hour', $1::timestamptz, 'UTC') AND hour < $2";
+    // Daily buckets read the whole UTC days of the window from the daily rollups
+    // and the hours before the first and after the last whole day from the hourly
+    // ones; hourly buckets read hours only.
+    let first_hour = crate::dashboard::hour_of(from);
+    let (days_from, days_to) = match bucket {
+        Bucket::Day => {
+            let first_day = crate::dashboard::day_of(first_hour);
+            let days_from = if first_day == first_hour { first_day } else { first_day + chrono::Duration::days(1) };
+            (days_from, crate::dashboard::day_of(to).max(days_from))
+        }
+        Bucket::Hour => (first_hour, first_hour),
+    };
+    let source = |hourly: &str, daily: &str, key: &str| {
+        format!(
+            "(SELECT hour AS at, {key} AS key, action, decisions, amount FROM {hourly} \
+              WHERE hour >= $1 AND hour < $2 AND NOT (hour >= $3 AND hour < $4) \
+              UNION ALL \
+              SELECT day, {key}, action, decisions, amount FROM {daily} WHERE day >= $3 AND day < $4) AS r"
+        )
+    };
+    let decisions = source("decision_rollup", "decision_rollup_daily", "event_type");
+    let families = source("decision_family_rollup", "decision_family_rollup_daily", "family");
     let series: Vec<Row<Timestamp>> = sqlx::query_as(&format!(
-        "SELECT date_trunc($3, hour, 'UTC') AS bucket, action, SUM(decisions)::int8, SUM(amount)::int8 \
-         FROM decision_rollup WHERE {WINDOW} GROUP BY 1, 2"
+        "SELECT date_trunc($5, at, 'UTC') AS bucket, action, SUM(decisions)::int8, SUM(amount)::int8 \
+         FROM {decisions} GROUP BY 1, 2"
     ))
-    .bind(from)
+    .bind(first_hour)
     .bind(to)
+    .bind(days_from)
+    .bind(days_to)
     .bind(bucket.unit())
     .fetch_all(&mut *tx)
     .await?;
     let by_event_type: Vec<Row<String>> = sqlx::query_as(&format!(
-        "SELECT event_type, action, SUM(decisions)::int8, SUM(amount)::int8 \
-         FROM decision_rollup WHERE {WINDOW} GROUP BY 1, 2"
+        "SELECT key, action, SUM(decisions)::int8, SUM(amount)::int8 FROM {decisions} GROUP BY 1, 2"
     ))
-    .bind(from)
+    .bind(first_hour)
     .bind(to)
+    .bind(days_from)
+    .bind(days_to)
     .fetch_all(&mut *tx)
     .await?;
     let by_family: Vec<Row<String>> = sqlx::query_as(&format!(
-        "SELECT family, action, SUM(decisions)::int8, SUM(amount)::int8 \
-         FROM decision_family_rollup WHERE {WINDOW} GROUP BY 1, 2"
+        "SELECT key, action, SUM(decisions)::int8, SUM(amount)::int8 FROM {families} GROUP BY 1, 2"
     ))
-    .bind(from)
+    .bind(first_hour)
     .bind(to)
+    .bind(days_from)
+    .bind(days_to)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -253,7 +253,7 @@ async fn opening_creates_the_partitions_of_the_current_month_and_the_next_ones()
 async fn the_batch_writer_saves_everything_it_accepted_into_postgres_by_shutdown() {
     let db = PgDatabase::create().await;
     let store = PgStore::open(db.url(), crate::fixtures::vault()).await.unwrap();
-    let config = crate::WriterConfig { capacity: 64, max_batch: 100, max_delay: Duration::from_millis(20) };
+    let config = crate::WriterConfig { capacity: 64, max_batch: 100, max_delay: Duration::from_millis(20), concurrency: 2 };
     let writer = crate::BatchWriter::spawn(Arc::new(store.clone()), config);
 
     let senders: Vec<_> = (0..4)
@@ -319,5 +319,45 @@ async fn retention_drops_expired_month_partitions_and_keeps_held_rows_in_the_hol
         .unwrap();
     assert_eq!(ids, ["held"], "the expired event's idempotency row goes with its month");
     store.close().await;
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn a_database_saved_before_the_daily_rollups_existed_gets_them_backfilled() {
+    let db = PgDatabase::create().await;
+    let store = PgStore::open(db.url(), crate::fixtures::vault()).await.unwrap();
+    let start = chrono::Utc.with_ymd_and_hms(2026, 10, 30, 17, 0, 0).unwrap();
+    let records: Vec<_> = (0..120)
+        .map(|i| {
+            let action = [Action::Allow, Action::Review, Action::Block][i % 3];
+            let at = start + chrono::Duration::minutes(53 * i as i64);
+            record_at(&format!("e-{i}"), &format!("0101234{:04}", i % 7), at, action)
+        })
+        .collect();
+    store.save(&records).await.unwrap();
+    // Mid-day bounds: partial first and last days around whole ones.
+    let (from, to) = (start + chrono::Duration::minutes(95), start + chrono::Duration::hours(90));
+    let before = store.dashboard(from, to, crate::Bucket::Day).await.unwrap();
+    // The database as it was before migration 0006.
+    for sql in [
+        "DROP TABLE decision_rollup_daily",
+        "DROP TABLE decision_family_rollup_daily",
+        "DELETE FROM _sqlx_migrations WHERE version = 6",
+    ] {
+        sqlx::query(sql).execute(&store.pool).await.unwrap();
+    }
+    store.close().await;
+
+    let reopened = PgStore::open(db.url(), crate::fixtures::vault()).await.unwrap();
+
+    let after = reopened.dashboard(from, to, crate::Bucket::Day).await.unwrap();
+    assert_eq!(after, before);
+    assert!(after.series.len() >= 4 && after.total.total() > 0 && after.total.total() < 120);
+    let days: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT day) FROM decision_rollup_daily")
+        .fetch_one(&reopened.pool)
+        .await
+        .unwrap();
+    assert_eq!(days, 6, "2026-10-30 to 2026-11-04");
+    reopened.close().await;
     db.drop_database().await;
 }

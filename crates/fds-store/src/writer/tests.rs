@@ -9,7 +9,7 @@ use std::task::Poll;
 /// A batch that never fills up and never times out within a test: only `flush` and
 /// `shutdown` make it save.
 fn held_config(capacity: usize) -> WriterConfig {
-    WriterConfig { capacity, max_batch: 100_000, max_delay: Duration::from_secs(3600) }
+    WriterConfig { capacity, max_batch: 100_000, max_delay: Duration::from_secs(3600), concurrency: 2 }
 }
 
 async fn writer_on_file(
@@ -40,7 +40,7 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_from_many_concurrent_senders_are_all_saved() {
     let dir = tempfile::tempdir().unwrap();
-    let config = WriterConfig { capacity: 64, max_batch: 100, max_delay: Duration::from_millis(20) };
+    let config = WriterConfig { capacity: 64, max_batch: 100, max_delay: Duration::from_millis(20), concurrency: 2 };
     let (writer, store, _) = writer_on_file(&dir, config).await;
 
     let senders: Vec<_> = (0..8)
@@ -137,34 +137,45 @@ async fn dropping_every_handle_still_saves_what_was_accepted() {
 
 #[tokio::test]
 async fn a_full_queue_makes_senders_wait_until_the_store_catches_up() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = WriterConfig { capacity: 1, max_batch: 1, max_delay: Duration::from_secs(3600) };
-    let (writer, store, url) = writer_on_file(&dir, config).await;
-    // Another connection holds the database's write lock: the writer's first save
-    // cannot finish, so it stops taking records off the queue.
-    let mut lock = SqliteConnection::connect(&url).await.unwrap();
-    sqlx::query("BEGIN IMMEDIATE").execute(&mut lock).await.unwrap();
+    for concurrency in [1, 2] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = WriterConfig { capacity: 1, max_batch: 1, max_delay: Duration::from_secs(3600), concurrency };
+        let (writer, store, url) = writer_on_file(&dir, config).await;
+        // Another connection holds the database's write lock: no save can finish,
+        // so once `concurrency` saves are stuck the writer stops taking records.
+        let mut lock = SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut lock).await.unwrap();
 
-    // The writer takes the first record into its (stuck) batch, the second fills
-    // the queue, the third has to wait.
-    writer.send(record("e-1", "01012345678", 1, Action::Allow)).await.unwrap();
-    writer.send(record("e-2", "01012345678", 2, Action::Allow)).await.unwrap();
-    let mut third = std::pin::pin!(writer.send(record("e-3", "01012345678", 3, Action::Allow)));
-    assert!(still_waiting(third.as_mut()).await, "a send into a full queue must wait");
-    assert_eq!((writer.stats().queued, writer.stats().saved), (2, 0));
+        // Each stuck save holds one record (batches of one), the next fills the
+        // queue, and the one after has to wait.
+        let held = concurrency as u64 + 1;
+        for i in 0..held {
+            writer.send(record(&format!("e-{i}"), "01012345678", i as i64, Action::Allow)).await.unwrap();
+            if i < concurrency as u64 {
+                // Taken off the queue into a save before the next send.
+                wait_until("the writer took the record", || {
+                    writer.stats().queued == i + 1 && writer.tx.capacity() == 1
+                })
+                .await;
+            }
+        }
+        let mut last = std::pin::pin!(writer.send(record("e-last", "01012345678", 9, Action::Allow)));
+        assert!(still_waiting(last.as_mut()).await, "a send into a full queue must wait ({concurrency} saves)");
+        assert_eq!((writer.stats().queued, writer.stats().saved), (held, 0));
 
-    sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
-    third.await.unwrap();
-    writer.flush().await.unwrap();
+        sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
+        last.await.unwrap();
+        writer.flush().await.unwrap();
 
-    assert_eq!(store.counts().await.unwrap().events, 3);
-    assert_eq!((writer.stats().saved, writer.stats().queued), (3, 0));
+        assert_eq!(store.counts().await.unwrap().events, held + 1);
+        assert_eq!((writer.stats().saved, writer.stats().queued), (held + 1, 0));
+    }
 }
 
 #[tokio::test]
 async fn a_failed_save_is_retried_until_it_succeeds() {
     let dir = tempfile::tempdir().unwrap();
-    let config = WriterConfig { capacity: 10, max_batch: 10, max_delay: Duration::ZERO };
+    let config = WriterConfig { capacity: 10, max_batch: 10, max_delay: Duration::ZERO, concurrency: 2 };
     let (writer, store, url) = writer_on_file(&dir, config).await;
     let existing = record("e-1", "01012345678", 0, Action::Block);
     writer.send(existing.clone()).await.unwrap();
@@ -197,9 +208,9 @@ async fn a_failed_save_is_retried_until_it_succeeds() {
 }
 
 #[tokio::test]
-async fn a_zero_capacity_or_batch_size_is_raised_to_one() {
+async fn a_zero_capacity_batch_size_or_concurrency_is_raised_to_one() {
     let store = SqliteStore::open("sqlite::memory:", crate::fixtures::vault()).await.unwrap();
-    let config = WriterConfig { capacity: 0, max_batch: 0, max_delay: Duration::ZERO };
+    let config = WriterConfig { capacity: 0, max_batch: 0, max_delay: Duration::ZERO, concurrency: 0 };
     let writer = BatchWriter::spawn(Arc::new(store), config);
 
     writer.send(record("e-1", "01012345678", 0, Action::Allow)).await.unwrap();

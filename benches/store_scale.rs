@@ -7,6 +7,8 @@
 //! - `FDS_BENCH_DECISIONS` — decisions to load (default 10,000,000; try 1,000,000 first);
 //! - `FDS_BENCH_BATCH` — records per `save` during the load (default 1,000);
 //! - `FDS_BENCH_WRITERS` — concurrent savers during the load (default 2);
+//! - `FDS_BENCH_WRITER_BATCH`, `FDS_BENCH_WRITER_CONCURRENCY` — the batch writer's
+//!   `max_batch` and `concurrency` in the sustained run (default: its defaults);
 //! - `FDS_TEST_POSTGRES_URL` — the server (default `postgres://postgres@127.0.0.1:5432/postgres`);
 //! - `FDS_BENCH_KEEP=1` — keep the database afterwards (it is dropped otherwise).
 //!
@@ -315,8 +317,8 @@ async fn measure(url: &str, decisions: u64, batch: u64, writers: u64, full: bool
         decisions as f64 / elapsed.as_secs_f64()
     );
 
-    // The production writer (`BatchWriter` with its default configuration: batches
-    // of 500, two saves in flight) on the loaded year: traffic of the current hour.
+    // The production writer (`BatchWriter`, by default with its default
+    // configuration) on the loaded year: traffic of the current hour.
     // Record `i` of it occurs at `start + i * step`; it continues the load's
     // numbering (so its event ids are new) from `end` on.
     let step_us = 3_600_000_000 / sustained as i64;
@@ -325,7 +327,12 @@ async fn measure(url: &str, decisions: u64, batch: u64, writers: u64, full: bool
         step_us,
         subscribers: traffic.subscribers,
     };
-    let config = WriterConfig::default();
+    let defaults = WriterConfig::default();
+    let config = WriterConfig {
+        max_batch: env_usize("FDS_BENCH_WRITER_BATCH", defaults.max_batch)?,
+        concurrency: env_usize("FDS_BENCH_WRITER_CONCURRENCY", defaults.concurrency)?,
+        ..defaults
+    };
     let writer = BatchWriter::spawn(store.clone() as Arc<dyn Store>, config);
     let started = Instant::now();
     for i in decisions..decisions + sustained {

@@ -51,7 +51,7 @@ async fn serve(config: Config) -> Result<()> {
     let _ = retention.await;
     served?;
     tracing::info!("draining decisions to the store");
-    pipeline.flush().await.context("flushing decisions to the store")?;
+    pipeline.drain().await.context("draining decisions to the store")?;
     tracing::info!("stopped");
     Ok(())
 }

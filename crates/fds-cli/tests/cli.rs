@@ -1,51 +1,10 @@
 //! The `fds` binary end to end, as an operator runs it.
 
+mod common;
+
+use common::{fds, repo, run, vault, Database, VAULT_ENV};
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
-
-fn fds() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fds"));
-    cmd.current_dir(repo()).env_remove("RUST_LOG");
-    for (key, _) in std::env::vars() {
-        if key.starts_with("FDS__") {
-            cmd.env_remove(key);
-        }
-    }
-    for (key, value) in VAULT_ENV {
-        cmd.env(key, value);
-    }
-    cmd
-}
-
-/// Valid vault keys for the tests (not secret: tests only), as every `fds` the
-/// tests run gets them.
-const VAULT_ENV: [(&str, &str); 3] = [
-    ("FDS__VAULT__ACTIVE_KEY", "test"),
-    ("FDS__VAULT__KEYS", "test:abababababababababababababababababababababababababababababababab"),
-    ("FDS__VAULT__INDEX_KEY", "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"),
-];
-
-/// The vault of [`VAULT_ENV`], for opening the stores `fds` wrote.
-fn vault() -> std::sync::Arc<fds_vault::Vault> {
-    let ring =
-        fds_vault::KeyRing::from_config(VAULT_ENV[0].1, [("test", &VAULT_ENV[1].1[5..])], VAULT_ENV[2].1)
-            .expect("valid test keys");
-    std::sync::Arc::new(fds_vault::Vault::new(ring))
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn run(cmd: &mut Command) -> (bool, String, String) {
-    let out = cmd.output().expect("fds runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn rules_test_passes_on_the_shipped_library() {
@@ -135,14 +94,22 @@ fn serve_reports_every_configuration_problem_and_exits_non_zero() {
     }
 }
 
-#[test]
-fn serve_answers_and_drains_on_sigterm() {
-    let dir = tempfile::tempdir().expect("tempdir");
+/// A running `fds serve` on `store_url` with JSON logs: the child, its address and
+/// the rest of its log lines.
+struct Serving {
+    child: std::process::Child,
+    addr: String,
+    lines: std::io::Lines<BufReader<std::process::ChildStderr>>,
+}
+
+const API_KEY: &str = "cli-test-key-0123456789";
+
+fn serve(store_url: &str) -> Serving {
     let mut child = fds()
         .arg("serve")
         .env("FDS__SERVER__LISTEN", "127.0.0.1:0")
-        .env("FDS__API__KEYS", "cli-test-key-0123456789")
-        .env("FDS__STORE__URL", format!("sqlite://{}", dir.path().join("fds.db").display()))
+        .env("FDS__API__KEYS", API_KEY)
+        .env("FDS__STORE__URL", store_url)
         .env("FDS__LOG__FORMAT", "json")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -160,29 +127,79 @@ fn serve_answers_and_drains_on_sigterm() {
             break entry["fields"]["addr"].as_str().expect("addr").to_string();
         }
     };
+    Serving { child, addr, lines }
+}
+
+impl Serving {
+    /// SIGTERM, then the exit status and the log lines written until the exit.
+    fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let killed =
+            Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill runs");
+        assert!(killed.success());
+        let status = self.child.wait().expect("serve exits");
+        (status, self.lines.map_while(Result::ok).collect())
+    }
+}
+
+/// A payment event `n` of a test run, occurring now.
+fn payment(n: usize) -> serde_json::Value {
+    serde_json::json!({
+        "event_id": format!("s-{n}"), "occurred_at": chrono::Utc::now().to_rfc3339(),
+        "subscriber": format!("0101234{:04}", n % 50), "type": "payment", "amount": 1000 + n,
+        "method": "card", "merchant_id": "m", "merchant_category": "retail"
+    })
+}
+
+#[test]
+fn serve_answers_and_drains_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = serve(&format!("sqlite://{}", dir.path().join("fds.db").display()));
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let client = reqwest::Client::new();
-        let health = client.get(format!("http://{addr}/healthz")).send().await.expect("healthz");
+        let health = client.get(format!("http://{}/healthz", server.addr)).send().await.expect("healthz");
         assert_eq!(health.status().as_u16(), 200);
         let scored = client
-            .post(format!("http://{addr}/v1/score"))
-            .bearer_auth("cli-test-key-0123456789")
-            .json(&serde_json::json!({
-                "event_id": "s-1", "occurred_at": chrono::Utc::now().to_rfc3339(), "subscriber": "01012345678",
-                "type": "payment", "amount": 1000, "method": "card", "merchant_id": "m", "merchant_category": "retail"
-            }))
+            .post(format!("http://{}/v1/score", server.addr))
+            .bearer_auth(API_KEY)
+            .json(&payment(1))
             .send()
             .await
             .expect("score");
         assert_eq!(scored.status().as_u16(), 200);
     });
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
-    assert!(killed.success());
-    let status = child.wait().expect("serve exits");
+    let (status, rest) = server.terminate();
     assert!(status.success(), "serve exited with {status}");
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.contains("stopped")), "{rest:?}");
+}
+
+#[test]
+fn serve_on_postgres_stores_every_answered_decision_when_terminated_right_after() {
+    let db = Database::create();
+    let server = serve(&db.url);
+    const EVENTS: usize = 600;
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let mut answers = tokio::task::JoinSet::new();
+        for n in 0..EVENTS {
+            let (client, url) = (client.clone(), format!("http://{}/v1/score", server.addr));
+            answers.spawn(async move {
+                client.post(url).bearer_auth(API_KEY).json(&payment(n)).send().await.expect("score").status()
+            });
+        }
+        while let Some(status) = answers.join_next().await {
+            assert_eq!(status.expect("a request task").as_u16(), 200);
+        }
+    });
+    // Answered does not mean stored: the batch writer saves off the request path.
+    // The signal comes as soon as the last answer is in, so records are still queued.
+    let (status, rest) = server.terminate();
+
+    assert!(status.success(), "serve exited with {status}: {rest:?}");
+    assert_eq!(db.count("decisions"), EVENTS as i64, "every answered decision is stored");
+    assert_eq!(db.count("events"), EVENTS as i64);
+    assert_eq!(db.count("event_ids"), EVENTS as i64);
 }
 
 /// A `sqlite://` store URL for a fresh file in `dir`.
@@ -236,10 +253,10 @@ fn migrate_brings_a_fresh_sqlite_file_to_the_current_schema_and_refuses_a_newer_
 
     let (ok, stdout, stderr) = run(fds().arg("migrate").env("FDS__STORE__URL", &url));
     assert!(ok, "{stdout}\n{stderr}");
-    assert!(stdout.contains("is at schema version 4"), "{stdout}");
+    assert!(stdout.contains("is at schema version 5"), "{stdout}");
     assert!(dir.path().join("fds.db").exists());
     let (ok, stdout, _) = run(fds().arg("migrate").env("FDS__STORE__URL", &url));
-    assert!(ok && stdout.contains("schema version 4"), "migrating again changes nothing: {stdout}");
+    assert!(ok && stdout.contains("schema version 5"), "migrating again changes nothing: {stdout}");
 
     sqlite3(
         &dir,
@@ -480,4 +497,101 @@ fn eval_refuses_a_model_whose_features_the_rule_library_lacks() {
         .arg(&model));
     assert!(!ok, "{stdout}\n{stderr}");
     assert!(stderr.contains("which the feature set lacks"), "{stderr}");
+}
+
+#[test]
+fn rules_list_shows_every_rule_with_its_hits_in_the_last_day_and_week() {
+    use fds_store::Store;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = sqlite_url(&dir);
+    // Gift-card bursts on the phone bill: one subscriber two hours ago, another three
+    // days ago, so rules hit inside the last day and inside the last week only.
+    let now = chrono::Utc::now();
+    let mut events = Vec::new();
+    for (group, start) in
+        [("day", now - chrono::Duration::hours(2)), ("week", now - chrono::Duration::days(3))]
+    {
+        for i in 0..25 {
+            let at = start + chrono::Duration::minutes(2 * i);
+            events.push(serde_json::json!({
+                "event_id": format!("{group}-{i}"), "occurred_at": at.to_rfc3339(),
+                "subscriber": if group == "day" { "01055550001" } else { "01055550002" },
+                "type": "payment", "amount": 49_000, "method": "carrier_billing",
+                "merchant_id": format!("m-{}", i % 4), "merchant_category": "gift_card"
+            }));
+        }
+    }
+    let file = dir.path().join("events.jsonl");
+    let lines: Vec<String> = events.iter().map(|e| e.to_string()).collect();
+    std::fs::write(&file, lines.join("\n")).expect("write events");
+    let (ok, stdout, stderr) = run(fds().env("FDS__STORE__URL", &url).arg("import").arg(&file));
+    assert!(ok, "{stdout}\n{stderr}");
+    // What the stored decisions say, per rule: (hits of the last day, of the week).
+    let mut want: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+    with_store(&url, async |store| {
+        let ids: Vec<String> =
+            events.iter().map(|e| e["event_id"].as_str().expect("id").to_string()).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        for decision in store.decisions_for_events(&ids).await.expect("decisions") {
+            let mut rules: Vec<String> = decision
+                .reasons
+                .iter()
+                .filter_map(|r| match r {
+                    fds_core::Reason::Rule { rule_id, .. } => Some(rule_id.clone()),
+                    fds_core::Reason::Model { .. } => None,
+                })
+                .collect();
+            rules.sort();
+            rules.dedup();
+            for rule in rules {
+                let slot = want.entry(rule).or_default();
+                slot.0 += u64::from(decision.event_id.starts_with("day-"));
+                slot.1 += 1;
+            }
+        }
+    });
+    assert!(want.values().any(|(day, _)| *day > 0), "the bursts hit rules: {want:?}");
+    assert!(want.values().any(|(day, week)| week > day), "rules hit three days ago: {want:?}");
+
+    let (ok, stdout, stderr) =
+        run(fds().env("FDS__STORE__URL", &url).args(["rules", "list", "--dir", "rules"]));
+
+    assert!(ok, "{stdout}\n{stderr}");
+    let pack = library_rule_ids();
+    let mut listed = 0;
+    for line in stdout.lines().skip(1) {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let Some(rule) = cols.first().and_then(|id| pack.iter().find(|r| r == id)) else { continue };
+        listed += 1;
+        let (day, week) = want.get(rule).copied().unwrap_or_default();
+        assert_eq!(cols[cols.len() - 2..], [day.to_string(), week.to_string()], "{line}");
+        assert_eq!(cols[4], "live", "{line}");
+    }
+    assert_eq!(listed, pack.len(), "every rule listed once:\n{stdout}");
+    assert!(stdout.contains(&format!("{} rules (", pack.len())), "{stdout}");
+}
+
+/// The ids of the rules in the shipped library (every `.rhai` file's `id:` header).
+fn library_rule_ids() -> Vec<String> {
+    let mut ids = Vec::new();
+    for family in std::fs::read_dir(repo().join("rules")).expect("rules/") {
+        let family = family.expect("entry").path();
+        if !family.is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(&family).expect("family dir") {
+            let path = file.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "rhai") {
+                let text = std::fs::read_to_string(&path).expect("rule file");
+                let id = text
+                    .lines()
+                    .find_map(|l| {
+                        l.trim_start_matches("//").trim().strip_prefix("id:").map(|v| v.trim().to_string())
+                    })
+                    .unwrap_or_else(|| panic!("{} has an id header", path.display()));
+                ids.push(id);
+            }
+        }
+    }
+    ids
 }

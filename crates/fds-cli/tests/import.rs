@@ -2,47 +2,18 @@
 
 #![allow(clippy::unwrap_used, reason = "test helpers: a failure is the test failing")]
 
+mod common;
+
+use common::{fds, run, vault};
 use serde_json::{json, Value};
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-const VAULT_ENV: [(&str, &str); 3] = [
-    ("FDS__VAULT__ACTIVE_KEY", "test"),
-    ("FDS__VAULT__KEYS", "test:abababababababababababababababababababababababababababababababab"),
-    ("FDS__VAULT__INDEX_KEY", "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"),
-];
-
-fn vault() -> std::sync::Arc<fds_vault::Vault> {
-    let ring =
-        fds_vault::KeyRing::from_config(VAULT_ENV[0].1, [("test", &VAULT_ENV[1].1[5..])], VAULT_ENV[2].1)
-            .expect("valid test keys");
-    std::sync::Arc::new(fds_vault::Vault::new(ring))
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use std::path::Path;
 
 /// `fds import` on the store at `url`; (success, stdout, stderr).
 fn import(url: &str, args: &[&Path]) -> (bool, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fds"));
-    cmd.current_dir(repo()).env_remove("RUST_LOG");
-    for (key, _) in std::env::vars() {
-        if key.starts_with("FDS__") {
-            cmd.env_remove(key);
-        }
-    }
-    let out =
-        cmd.envs(VAULT_ENV).env("FDS__STORE__URL", url).arg("import").args(args).output().expect("fds runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    run(fds().env("FDS__STORE__URL", url).arg("import").args(args))
 }
 
-/// The value printed on the summary line `name`.
 fn summary(stdout: &str, name: &str) -> u64 {
     stdout
         .lines()

@@ -6,6 +6,10 @@
 
 #![allow(clippy::unwrap_used, reason = "test helpers: a failure is the test failing")]
 
+mod common;
+
+use common::{repo, runtime, unique, vault, wait_until, Database, VAULT_ENV};
+
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
@@ -14,28 +18,8 @@ use rdkafka::message::{Headers, Message, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::{json, Value};
-use sqlx::{Connection, Executor, PgConnection};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-
-const VAULT_ENV: [(&str, &str); 3] = [
-    ("FDS__VAULT__ACTIVE_KEY", "test"),
-    ("FDS__VAULT__KEYS", "test:abababababababababababababababababababababababababababababababab"),
-    ("FDS__VAULT__INDEX_KEY", "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"),
-];
-
-fn vault() -> std::sync::Arc<fds_vault::Vault> {
-    let ring =
-        fds_vault::KeyRing::from_config(VAULT_ENV[0].1, [("test", &VAULT_ENV[1].1[5..])], VAULT_ENV[2].1)
-            .expect("valid test keys");
-    std::sync::Arc::new(fds_vault::Vault::new(ring))
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn brokers() -> String {
     std::env::var("FDS_TEST_KAFKA_BROKERS").unwrap_or_else(|_| {
@@ -46,97 +30,28 @@ fn brokers() -> String {
     })
 }
 
-fn unique(prefix: &str) -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("{prefix}-{}-{nanos}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
-}
-
-/// Waits for `check` to hold, polling; panics with `what` after `timeout`.
-fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Runtime::new().unwrap()
-}
-
-/// A Postgres database of the test's own.
-struct Database {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl Database {
-    fn create() -> Database {
-        let admin_url = std::env::var("FDS_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let name = unique("fds_worker").replace('-', "_");
-        runtime().block_on(async {
-            let mut admin = PgConnection::connect(&admin_url)
-                .await
-                .unwrap_or_else(|e| panic!("these tests need Postgres at {admin_url}: {e}"));
-            admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
-        });
-        let (base, _) = admin_url.rsplit_once('/').unwrap();
-        let url = format!("{base}/{name}");
-        Database { admin_url, name, url }
-    }
-
-    /// Rows in `table`; 0 until the worker has created the schema.
-    fn count(&self, table: &str) -> i64 {
-        runtime().block_on(async {
-            let mut c = PgConnection::connect(&self.url).await.unwrap();
-            sqlx::query_as::<_, (i64,)>(&format!("SELECT count(*) FROM {table}"))
-                .fetch_one(&mut c)
-                .await
-                .map_or(0, |(n,)| n)
-        })
-    }
-
-    /// (event id, action, score, reasons) of every stored decision, by event id.
-    fn decisions(&self, ids: &[String]) -> Vec<(String, String, String, Value)> {
-        runtime().block_on(async {
-            let store = fds_store::open(&self.url, vault()).await.unwrap();
-            let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-            let mut out: Vec<_> = store
-                .decisions_for_events(&refs)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|d| {
-                    (
-                        d.event_id.clone(),
-                        d.action.as_str().to_string(),
-                        format!("{:.6}", d.score),
-                        serde_json::to_value(&d.reasons).unwrap(),
-                    )
-                })
-                .collect();
-            out.sort_by(|a, b| a.0.cmp(&b.0));
-            out
-        })
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            runtime().block_on(async {
-                if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
-                    let _ =
-                        admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
-                }
+/// (event id, action, score, reasons) of every decision `db` holds for `ids`, by event id.
+fn decisions(db: &Database, ids: &[String]) -> Vec<(String, String, String, Value)> {
+    runtime().block_on(async {
+        let store = fds_store::open(&db.url, vault()).await.unwrap();
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let mut out: Vec<_> = store
+            .decisions_for_events(&refs)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| {
+                (
+                    d.event_id.clone(),
+                    d.action.as_str().to_string(),
+                    format!("{:.6}", d.score),
+                    serde_json::to_value(&d.reasons).unwrap(),
+                )
             })
-        })
-        .join();
-    }
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    })
 }
 
 /// The topics of one test.
@@ -483,12 +398,12 @@ fn a_worker_killed_mid_stream_loses_nothing_doubles_nothing_and_decides_as_an_un
 
     assert_eq!(db.count("events"), N as i64, "every event stored once");
     assert_eq!(db.count("decisions"), N as i64, "every decision stored once");
-    let after_crash = db.decisions(&ids);
+    let after_crash = decisions(&db, &ids);
     assert_eq!(after_crash.len(), N);
     // Velocity state rebuilt from the store on restart is the state an
     // uninterrupted run had: every decision (action, score, reasons with feature
     // values) is the same.
-    let uninterrupted = reference.decisions(&ids);
+    let uninterrupted = decisions(&reference, &ids);
     for (a, b) in after_crash.iter().zip(&uninterrupted) {
         assert_eq!(a, b, "decision for {} differs from the uninterrupted run", a.0);
     }

@@ -169,6 +169,34 @@ pub struct Pipeline {
     /// The latest event time seen (µs since the epoch): idle state is judged against
     /// event time, not the wall clock, so replaying past traffic keeps its state.
     watermark: Arc<AtomicI64>,
+    /// Submissions running detached from their caller (see
+    /// [`Pipeline::submit_json_detached`]); [`Pipeline::drain`] waits for them.
+    detached: Arc<InFlight>,
+}
+
+/// A count of running submissions and a signal for when it falls to zero.
+#[derive(Default)]
+struct InFlight {
+    count: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+/// One running submission; dropping it (however the task ends) counts it out.
+struct InFlightGuard(Arc<InFlight>);
+
+impl InFlightGuard {
+    fn new(in_flight: &Arc<InFlight>) -> InFlightGuard {
+        in_flight.count.fetch_add(1, Ordering::SeqCst);
+        InFlightGuard(in_flight.clone())
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
 }
 
 impl Pipeline {
@@ -202,7 +230,42 @@ impl Pipeline {
             clock,
             metrics: Metrics::default(),
             watermark,
+            detached: Arc::default(),
         })
+    }
+
+    /// Scores one event given as JSON bytes in a task of its own, which runs to
+    /// the end even if the caller stops waiting (an HTTP deadline answering first):
+    /// a submission is never cut off between applying the features and queueing
+    /// the decision for the store. [`Pipeline::drain`] waits for these tasks.
+    pub fn submit_json_detached(
+        self: &Arc<Self>,
+        bytes: impl AsRef<[u8]> + Send + 'static,
+    ) -> tokio::task::JoinHandle<Result<Submitted, SubmitError>> {
+        // Counted before the task exists, so a drain that starts right after this
+        // call already waits for it.
+        let guard = InFlightGuard::new(&self.detached);
+        let pipeline = self.clone();
+        tokio::spawn(async move {
+            let submitted = pipeline.submit_json(bytes.as_ref()).await;
+            drop(guard);
+            submitted
+        })
+    }
+
+    /// Waits for every detached submission to finish, then for every decision made
+    /// to be durably stored: the last step of a graceful shutdown, once no new
+    /// events are accepted.
+    pub async fn drain(&self) -> Result<(), StoreError> {
+        loop {
+            // Registered before the check, so a submission ending in between wakes it.
+            let idle = self.detached.idle.notified();
+            if self.detached.count.load(Ordering::SeqCst) == 0 {
+                break;
+            }
+            idle.await;
+        }
+        self.writer.flush().await
     }
 
     /// Validates and scores one event given as JSON bytes.

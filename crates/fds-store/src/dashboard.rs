@@ -143,6 +143,20 @@ impl Dashboard {
     }
 }
 
+/// Rule hits over a window: per rule id, the decisions it hit (by the action each
+/// decision took) and their payment amounts. A rule that did not hit is absent.
+pub type RuleHits = BTreeMap<String, Tally>;
+
+/// Folds rollup rows keyed by rule id into [`RuleHits`].
+pub(crate) fn rule_hits(rows: Vec<Row<String>>) -> Result<RuleHits, StoreError> {
+    let mut hits = RuleHits::new();
+    for (rule_id, action, decisions, amount) in rows {
+        let (action, decisions, amount) = decode(&action, decisions, amount)?;
+        hits.entry(rule_id).or_default().add(action, decisions, amount);
+    }
+    Ok(hits)
+}
+
 fn decode(action: &str, decisions: i64, amount: i64) -> Result<(Action, u64, u64), StoreError> {
     let action =
         Action::parse(action).ok_or_else(|| StoreError::corrupt("decision_rollup", "unknown action"))?;
@@ -172,6 +186,9 @@ pub(crate) struct Rollup {
     pub(crate) by_event_type: BTreeMap<(Timestamp, &'static str, &'static str), (i64, i64)>,
     /// `(hour, family, action)` → `(decisions, amount)`.
     pub(crate) by_family: BTreeMap<(Timestamp, String, &'static str), (i64, i64)>,
+    /// `(hour, rule id, action)` → `(decisions, amount)`: a decision counts once
+    /// for every rule that hit.
+    pub(crate) by_rule: BTreeMap<(Timestamp, String, &'static str), (i64, i64)>,
 }
 
 impl Rollup {
@@ -190,17 +207,21 @@ impl Rollup {
                 slot.1 = slot.1.saturating_add(amount);
             };
             add(rollup.by_event_type.entry((hour, record.event.event_type().as_str(), action)).or_default());
-            let families: BTreeSet<&str> = record
+            let rules: BTreeSet<(&str, &str)> = record
                 .decision
                 .reasons
                 .iter()
                 .filter_map(|reason| match reason {
-                    Reason::Rule { family, .. } => Some(family.as_str()),
+                    Reason::Rule { rule_id, family, .. } => Some((rule_id.as_str(), family.as_str())),
                     Reason::Model { .. } => None,
                 })
                 .collect();
+            let families: BTreeSet<&str> = rules.iter().map(|(_, family)| *family).collect();
             for family in families {
                 add(rollup.by_family.entry((hour, family.to_string(), action)).or_default());
+            }
+            for (rule_id, _) in rules {
+                add(rollup.by_rule.entry((hour, rule_id.to_string(), action)).or_default());
             }
         }
         rollup
@@ -213,7 +234,7 @@ mod tests {
     use crate::fixtures::{minutes, record, t0};
 
     #[test]
-    fn a_batch_rolls_up_per_hour_type_and_action_and_each_family_once_per_decision() {
+    fn a_batch_rolls_up_per_hour_type_and_action_and_each_family_and_rule_once_per_decision() {
         let mut twice = record("e-2", "01012345678", 5, Action::Block);
         let reason = twice.decision.reasons[0].clone();
         twice.decision.reasons.push(reason);
@@ -232,6 +253,11 @@ mod tests {
         assert_eq!(
             rollup.by_family.into_iter().collect::<Vec<_>>(),
             [((hour, "carrier_billing".to_string(), "block"), (2, 98_000))]
+        );
+        assert_eq!(
+            rollup.by_rule.into_iter().collect::<Vec<_>>(),
+            [((hour, "CB-001".to_string(), "block"), (2, 98_000))],
+            "a rule named twice by one decision counts once"
         );
     }
 

@@ -45,7 +45,7 @@ mod time;
 mod writer;
 
 pub use audit::{verify_chain, AuditEntry, AuditHead, AuditRecord, ChainBreak, ChainVerifier};
-pub use dashboard::{Bucket, Dashboard, Tally};
+pub use dashboard::{Bucket, Dashboard, RuleHits, Tally};
 pub use error::StoreError;
 /// The vault a store is opened with (see [`open`]), re-exported for callers.
 pub use fds_vault::{KeyRing, Vault};

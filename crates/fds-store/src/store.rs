@@ -163,6 +163,10 @@ pub trait Store: Send + Sync + 'static {
         bucket: Bucket,
     ) -> Result<Dashboard, StoreError>;
 
+    /// Rule hits of the decisions that occurred in `[from, to)`, widened to whole
+    /// UTC hours (see `dashboard.rs`), read from an hourly rollup per rule.
+    async fn rule_hits(&self, from: Timestamp, to: Timestamp) -> Result<crate::RuleHits, StoreError>;
+
     /// Checks the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 

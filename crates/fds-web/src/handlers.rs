@@ -18,11 +18,14 @@ pub(crate) async fn score(State(state): State<AppState>, body: Bytes) -> Result<
     if body.len() > fds_core::MAX_EVENT_BYTES {
         return Err(ApiError::TooLarge(fds_core::MAX_EVENT_BYTES));
     }
-    let work = state.pipeline.submit_json(&body);
+    // Detached: past the deadline the answer goes out, but the event is still
+    // scored and stored (a redelivery then gets the stored decision).
+    let work = state.pipeline.submit_json_detached(body);
     let submitted = match tokio::time::timeout(state.deadline, work).await {
-        Ok(Ok(submitted)) => submitted,
-        Ok(Err(SubmitError::Invalid(invalid))) => return Err(ApiError::Invalid(invalid.problems)),
-        Ok(Err(SubmitError::Store(e))) => return Err(ApiError::Unavailable(e.to_string())),
+        Ok(Ok(Ok(submitted))) => submitted,
+        Ok(Ok(Err(SubmitError::Invalid(invalid)))) => return Err(ApiError::Invalid(invalid.problems)),
+        Ok(Ok(Err(SubmitError::Store(e)))) => return Err(ApiError::Unavailable(e.to_string())),
+        Ok(Err(failed)) => return Err(ApiError::Internal(format!("scoring failed: {failed}"))),
         Err(_elapsed) => {
             return match state.on_deadline {
                 Degraded::Allow => Ok(Json(json!({

@@ -29,16 +29,21 @@ pub(super) async fn add(conn: &mut PgConnection, rollup: &Rollup) -> Result<(), 
     .bind(rows.values().map(|(_, amount)| *amount).collect::<Vec<_>>())
     .execute(&mut *conn)
     .await?;
-    let rows = &rollup.by_family;
-    if !rows.is_empty() {
-        sqlx::query(
-            "INSERT INTO decision_family_rollup AS r (hour, family, action, decisions, amount) \
+    for (table, key, rows) in [
+        ("decision_family_rollup", "family", &rollup.by_family),
+        ("decision_rule_rollup", "rule_id", &rollup.by_rule),
+    ] {
+        if rows.is_empty() {
+            continue;
+        }
+        sqlx::query(&format!(
+            "INSERT INTO {table} AS r (hour, {key}, action, decisions, amount) \
              SELECT * FROM UNNEST($1::timestamptz[], $2::text[], $3::text[], $4::int8[], $5::int8[]) \
-             ON CONFLICT (hour, family, action) DO UPDATE \
-             SET decisions = r.decisions + EXCLUDED.decisions, amount = r.amount + EXCLUDED.amount",
-        )
+             ON CONFLICT (hour, {key}, action) DO UPDATE \
+             SET decisions = r.decisions + EXCLUDED.decisions, amount = r.amount + EXCLUDED.amount"
+        ))
         .bind(rows.keys().map(|(hour, _, _)| *hour).collect::<Vec<_>>())
-        .bind(rows.keys().map(|(_, family, _)| family.as_str()).collect::<Vec<_>>())
+        .bind(rows.keys().map(|(_, name, _)| name.as_str()).collect::<Vec<_>>())
         .bind(rows.keys().map(|(_, _, action)| *action).collect::<Vec<_>>())
         .bind(rows.values().map(|(decisions, _)| *decisions).collect::<Vec<_>>())
         .bind(rows.values().map(|(_, amount)| *amount).collect::<Vec<_>>())
@@ -46,7 +51,8 @@ pub(super) async fn add(conn: &mut PgConnection, rollup: &Rollup) -> Result<(), 
         .await?;
     }
     // The same rows summed per UTC day, upserted in key order like the hours.
-    for (table, key) in [("decision_rollup_daily", "event_type"), ("decision_family_rollup_daily", "family")] {
+    for (table, key) in [("decision_rollup_daily", "event_type"), ("decision_family_rollup_daily", "family")]
+    {
         let (hours, keys, actions, decisions, amounts) = if key == "event_type" {
             columns(rollup.by_event_type.iter().map(|((h, k, a), v)| (*h, *k, *a, *v)))
         } else {
@@ -96,6 +102,7 @@ pub(super) async fn forget_before(conn: &mut PgConnection, cutoff: Timestamp) ->
     for (table, column) in [
         ("decision_rollup", "hour"),
         ("decision_family_rollup", "hour"),
+        ("decision_rule_rollup", "hour"),
         ("decision_rollup_daily", "day"),
         ("decision_family_rollup_daily", "day"),
     ] {
@@ -123,7 +130,8 @@ pub(super) async fn read(
     let (days_from, days_to) = match bucket {
         Bucket::Day => {
             let first_day = crate::dashboard::day_of(first_hour);
-            let days_from = if first_day == first_hour { first_day } else { first_day + chrono::Duration::days(1) };
+            let days_from =
+                if first_day == first_hour { first_day } else { first_day + chrono::Duration::days(1) };
             (days_from, crate::dashboard::day_of(to).max(days_from))
         }
         Bucket::Hour => (first_hour, first_hour),
@@ -169,4 +177,20 @@ pub(super) async fn read(
     .await?;
     tx.commit().await?;
     Dashboard::from_rows(from, to, bucket, series, by_event_type, by_family)
+}
+
+pub(super) async fn rule_hits(
+    pool: &PgPool,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<crate::RuleHits, StoreError> {
+    let rows: Vec<Row<String>> = sqlx::query_as(
+        "SELECT rule_id, action, SUM(decisions)::int8, SUM(amount)::int8 FROM decision_rule_rollup \
+         WHERE hour >= $1 AND hour < $2 GROUP BY 1, 2",
+    )
+    .bind(crate::dashboard::hour_of(from))
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    crate::dashboard::rule_hits(rows)
 }

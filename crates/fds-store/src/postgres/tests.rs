@@ -253,7 +253,12 @@ async fn opening_creates_the_partitions_of_the_current_month_and_the_next_ones()
 async fn the_batch_writer_saves_everything_it_accepted_into_postgres_by_shutdown() {
     let db = PgDatabase::create().await;
     let store = PgStore::open(db.url(), crate::fixtures::vault()).await.unwrap();
-    let config = crate::WriterConfig { capacity: 64, max_batch: 100, max_delay: Duration::from_millis(20), concurrency: 2 };
+    let config = crate::WriterConfig {
+        capacity: 64,
+        max_batch: 100,
+        max_delay: Duration::from_millis(20),
+        concurrency: 2,
+    };
     let writer = crate::BatchWriter::spawn(Arc::new(store.clone()), config);
 
     let senders: Vec<_> = (0..4)

@@ -32,23 +32,28 @@ pub(super) async fn add(conn: &mut SqliteConnection, rollup: &Rollup) -> Result<
         );
         upsert.build().execute(&mut *conn).await?;
     }
-    let by_family: Vec<_> = rollup.by_family.iter().collect();
-    for chunk in by_family.chunks(ROWS_PER_STATEMENT) {
-        let mut upsert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO decision_family_rollup (hour, family, action, decisions, amount) ",
-        );
-        upsert.push_values(chunk, |mut row, ((hour, family, action), (decisions, amount))| {
-            row.push_bind(to_micros(*hour))
-                .push_bind(family.as_str())
-                .push_bind(*action)
-                .push_bind(*decisions)
-                .push_bind(*amount);
-        });
-        upsert.push(
-            " ON CONFLICT (hour, family, action) DO UPDATE \
-             SET decisions = decisions + excluded.decisions, amount = amount + excluded.amount",
-        );
-        upsert.build().execute(&mut *conn).await?;
+    for (table, key, rows) in [
+        ("decision_family_rollup", "family", &rollup.by_family),
+        ("decision_rule_rollup", "rule_id", &rollup.by_rule),
+    ] {
+        let rows: Vec<_> = rows.iter().collect();
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let mut upsert = QueryBuilder::<Sqlite>::new(format!(
+                "INSERT INTO {table} (hour, {key}, action, decisions, amount) "
+            ));
+            upsert.push_values(chunk, |mut row, ((hour, name, action), (decisions, amount))| {
+                row.push_bind(to_micros(*hour))
+                    .push_bind(name.as_str())
+                    .push_bind(*action)
+                    .push_bind(*decisions)
+                    .push_bind(*amount);
+            });
+            upsert.push(format!(
+                " ON CONFLICT (hour, {key}, action) DO UPDATE \
+                 SET decisions = decisions + excluded.decisions, amount = amount + excluded.amount"
+            ));
+            upsert.build().execute(&mut *conn).await?;
+        }
     }
     Ok(())
 }
@@ -56,7 +61,7 @@ pub(super) async fn add(conn: &mut SqliteConnection, rollup: &Rollup) -> Result<
 /// Removes the rollup hours before `cutoff` (hour aligned: retention cut-offs
 /// are month starts), in the retention transaction that removes their decisions.
 pub(super) async fn forget_before(conn: &mut SqliteConnection, cutoff: Timestamp) -> Result<(), StoreError> {
-    for table in ["decision_rollup", "decision_family_rollup"] {
+    for table in ["decision_rollup", "decision_family_rollup", "decision_rule_rollup"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE hour < ?"))
             .bind(to_micros(cutoff))
             .execute(&mut *conn)
@@ -114,6 +119,23 @@ pub(super) async fn read(
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     Dashboard::from_rows(from, to, bucket, series, by_event_type, by_family)
+}
+
+pub(super) async fn rule_hits(
+    pool: &SqlitePool,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<crate::RuleHits, StoreError> {
+    let hour = Bucket::Hour.seconds() * 1_000_000;
+    let rows: Vec<Row<String>> = sqlx::query_as(
+        "SELECT rule_id, action, SUM(decisions), SUM(amount) \
+         FROM decision_rule_rollup WHERE hour >= ? AND hour < ? GROUP BY 1, 2",
+    )
+    .bind(floor(to_micros(from), hour))
+    .bind(to_micros(to))
+    .fetch_all(pool)
+    .await?;
+    crate::dashboard::rule_hits(rows)
 }
 
 #[cfg(test)]

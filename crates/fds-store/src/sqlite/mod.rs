@@ -324,6 +324,10 @@ impl Store for SqliteStore {
         dashboard::read(&self.pool, from, to, bucket).await
     }
 
+    async fn rule_hits(&self, from: Timestamp, to: Timestamp) -> Result<crate::RuleHits, StoreError> {
+        dashboard::rule_hits(&self.pool, from, to).await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

@@ -7,7 +7,7 @@ use super::{retention_setup, utc};
 use crate::fixtures::{decision, t0, vault};
 use crate::retention::RetentionPolicy;
 use crate::test_db::Subject;
-use crate::{Bucket, Dashboard, Record, Tally};
+use crate::{Bucket, Dashboard, Record, RuleHits, Tally};
 use fds_core::{Action, Event, EventBody, Reason, Timestamp};
 use std::collections::BTreeMap;
 
@@ -16,6 +16,9 @@ on_both_backends!(
     a_window_covers_the_whole_hours_it_touches_and_nothing_else,
     retention_removes_the_dashboard_hours_of_the_decisions_it_removes,
     a_database_saved_before_the_rollups_existed_gets_them_backfilled,
+    rule_hits_equal_the_counts_of_the_saved_decisions_per_rule,
+    retention_removes_the_rule_hits_of_the_decisions_it_removes,
+    a_database_saved_before_the_rule_rollup_existed_gets_it_backfilled,
 );
 
 fn rule(family: &str) -> Reason {
@@ -225,4 +228,98 @@ async fn a_database_saved_before_the_rollups_existed_gets_them_backfilled(s: Sub
         reopened.dashboard(from, to, Bucket::Hour).await.unwrap(),
         expected(&records, from, to, Bucket::Hour)
     );
+}
+
+/// Rule hits counted directly from `records`: those whose hour starts in
+/// `[from rounded down to the hour, to)`, each rule once per decision.
+fn expected_hits(records: &[Record], from: Timestamp, to: Timestamp) -> RuleHits {
+    let mut want = RuleHits::new();
+    for r in records {
+        let hour = bucket_start(r.event.occurred_at, 3_600);
+        if hour < bucket_start(from, 3_600) || hour >= to {
+            continue;
+        }
+        let amount = match &r.event.body {
+            EventBody::Payment(p) => p.amount as u64,
+            _ => 0,
+        };
+        let mut rules: Vec<&str> = r
+            .decision
+            .reasons
+            .iter()
+            .filter_map(|reason| match reason {
+                Reason::Rule { rule_id, .. } => Some(rule_id.as_str()),
+                Reason::Model { .. } => None,
+            })
+            .collect();
+        rules.sort_unstable();
+        rules.dedup();
+        for rule_id in rules {
+            want.entry(rule_id.to_string()).or_default().add(r.decision.action, 1, amount);
+        }
+    }
+    want
+}
+
+async fn rule_hits_equal_the_counts_of_the_saved_decisions_per_rule(s: Subject) {
+    let store = s.store;
+    let records = traffic();
+    for batch in records.chunks(50) {
+        store.save(batch).await.unwrap();
+    }
+    assert_eq!(store.save(&records[10..60]).await.unwrap().inserted, 0, "a redelivery counts nothing more");
+    // Mid-hour bounds, as for the dashboard.
+    let (from, to) = (utc(2026, 11, 19, 10, 25), utc(2026, 11, 21, 6, 40));
+
+    let all = store.rule_hits(utc(2026, 11, 1, 0, 0), utc(2026, 12, 1, 0, 0)).await.unwrap();
+    let window = store.rule_hits(from, to).await.unwrap();
+
+    assert_eq!(all, expected_hits(&records, utc(2026, 11, 1, 0, 0), utc(2026, 12, 1, 0, 0)));
+    assert_eq!(window, expected_hits(&records, from, to));
+    assert_eq!(all.keys().collect::<Vec<_>>(), ["carrier_billing_abuse-1", "irsf-1", "voice_phishing-1"]);
+    // `irsf-1` is named twice by each of its decisions and counts once: i % 4 == 3.
+    assert_eq!(all["irsf-1"].total(), 60);
+    assert!(window["irsf-1"].total() > 0 && window["irsf-1"].total() < 60);
+    assert!(store.rule_hits(utc(2027, 1, 1, 0, 0), utc(2027, 2, 1, 0, 0)).await.unwrap().is_empty());
+}
+
+async fn retention_removes_the_rule_hits_of_the_decisions_it_removes(s: Subject) {
+    let store = s.store.as_ref();
+    retention_setup(store).await;
+    let batch = super::retention_batch();
+    let (from, to) = (utc(2025, 1, 1, 0, 0), utc(2027, 1, 1, 0, 0));
+    let before = store.rule_hits(from, to).await.unwrap();
+
+    store.retention(RetentionPolicy::default(), t0(), false).await.unwrap();
+    let after = store.rule_hits(from, to).await.unwrap();
+
+    assert_eq!(before, expected_hits(&batch, from, to));
+    let kept: Vec<Record> =
+        batch.iter().filter(|r| r.event.occurred_at >= utc(2025, 11, 1, 0, 0)).cloned().collect();
+    assert_eq!(after, expected_hits(&kept, from, to));
+    assert_ne!(after, before);
+}
+
+async fn a_database_saved_before_the_rule_rollup_existed_gets_it_backfilled(s: Subject) {
+    let records = traffic();
+    s.store.save(&records).await.unwrap();
+    let (from, to) = (utc(2026, 11, 1, 0, 0), utc(2026, 12, 1, 0, 0));
+    // The database as it was before the migration that adds the rule rollup.
+    let version = if s.url.starts_with("postgres") { 7 } else { 5 };
+    for sql in [
+        "DROP TABLE decision_rule_rollup".to_string(),
+        format!("DELETE FROM _sqlx_migrations WHERE version = {version}"),
+    ] {
+        s.raw.execute(&sql).await.unwrap();
+    }
+
+    let url = s.url.clone();
+    let reopened = tokio::task::spawn_blocking(move || {
+        tokio::runtime::Handle::current().block_on(async move { crate::open(&url, vault()).await })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+
+    assert_eq!(reopened.rule_hits(from, to).await.unwrap(), expected_hits(&records, from, to));
 }

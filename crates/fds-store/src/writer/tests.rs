@@ -40,7 +40,8 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_from_many_concurrent_senders_are_all_saved() {
     let dir = tempfile::tempdir().unwrap();
-    let config = WriterConfig { capacity: 64, max_batch: 100, max_delay: Duration::from_millis(20), concurrency: 2 };
+    let config =
+        WriterConfig { capacity: 64, max_batch: 100, max_delay: Duration::from_millis(20), concurrency: 2 };
     let (writer, store, _) = writer_on_file(&dir, config).await;
 
     let senders: Vec<_> = (0..8)
@@ -139,7 +140,8 @@ async fn dropping_every_handle_still_saves_what_was_accepted() {
 async fn a_full_queue_makes_senders_wait_until_the_store_catches_up() {
     for concurrency in [1, 2] {
         let dir = tempfile::tempdir().unwrap();
-        let config = WriterConfig { capacity: 1, max_batch: 1, max_delay: Duration::from_secs(3600), concurrency };
+        let config =
+            WriterConfig { capacity: 1, max_batch: 1, max_delay: Duration::from_secs(3600), concurrency };
         let (writer, store, url) = writer_on_file(&dir, config).await;
         // Another connection holds the database's write lock: no save can finish,
         // so once `concurrency` saves are stuck the writer stops taking records.
@@ -160,7 +162,10 @@ async fn a_full_queue_makes_senders_wait_until_the_store_catches_up() {
             }
         }
         let mut last = std::pin::pin!(writer.send(record("e-last", "01012345678", 9, Action::Allow)));
-        assert!(still_waiting(last.as_mut()).await, "a send into a full queue must wait ({concurrency} saves)");
+        assert!(
+            still_waiting(last.as_mut()).await,
+            "a send into a full queue must wait ({concurrency} saves)"
+        );
         assert_eq!((writer.stats().queued, writer.stats().saved), (held, 0));
 
         sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();

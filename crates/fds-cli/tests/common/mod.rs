@@ -1,0 +1,130 @@
+//! Helpers the `fds` end-to-end tests share: the test vault keys, the binary with a
+//! clean environment, a Postgres database per test, polling.
+
+#![allow(dead_code, reason = "each test binary uses a part of these helpers")]
+#![allow(clippy::unwrap_used, reason = "test helpers: a failure is the test failing")]
+
+use sqlx::{Connection, Executor, PgConnection};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Valid vault keys for the tests (not secret: tests only), as every `fds` the
+/// tests run gets them.
+pub(crate) const VAULT_ENV: [(&str, &str); 3] = [
+    ("FDS__VAULT__ACTIVE_KEY", "test"),
+    ("FDS__VAULT__KEYS", "test:abababababababababababababababababababababababababababababababab"),
+    ("FDS__VAULT__INDEX_KEY", "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"),
+];
+
+/// The vault of [`VAULT_ENV`], for opening the stores `fds` wrote.
+pub(crate) fn vault() -> std::sync::Arc<fds_vault::Vault> {
+    let ring =
+        fds_vault::KeyRing::from_config(VAULT_ENV[0].1, [("test", &VAULT_ENV[1].1[5..])], VAULT_ENV[2].1)
+            .expect("valid test keys");
+    std::sync::Arc::new(fds_vault::Vault::new(ring))
+}
+
+/// The repository root (the rule library's `rules/` is there).
+pub(crate) fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The `fds` binary, run from the repository root, with no `FDS__` setting or
+/// `RUST_LOG` of the caller's and the test vault keys.
+pub(crate) fn fds() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fds"));
+    cmd.current_dir(repo()).env_remove("RUST_LOG");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("FDS__") {
+            cmd.env_remove(key);
+        }
+    }
+    for (key, value) in VAULT_ENV {
+        cmd.env(key, value);
+    }
+    cmd
+}
+
+/// Runs `cmd` to the end: (success, stdout, stderr).
+pub(crate) fn run(cmd: &mut Command) -> (bool, String, String) {
+    let out = cmd.output().expect("fds runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A name no other test (or run) uses.
+pub(crate) fn unique(prefix: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{prefix}-{}-{nanos}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Waits for `check` to hold, polling; panics with `what` after `timeout`.
+pub(crate) fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().unwrap()
+}
+
+/// A Postgres database of the test's own, dropped with it. The server comes from
+/// `FDS_TEST_POSTGRES_URL` (default: the local one); a missing server fails the
+/// test.
+pub(crate) struct Database {
+    admin_url: String,
+    name: String,
+    pub(crate) url: String,
+}
+
+impl Database {
+    pub(crate) fn create() -> Database {
+        let admin_url = std::env::var("FDS_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = unique("fds_cli").replace('-', "_");
+        runtime().block_on(async {
+            let mut admin = PgConnection::connect(&admin_url)
+                .await
+                .unwrap_or_else(|e| panic!("these tests need Postgres at {admin_url}: {e}"));
+            admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+        });
+        let (base, _) = admin_url.rsplit_once('/').unwrap();
+        let url = format!("{base}/{name}");
+        Database { admin_url, name, url }
+    }
+
+    /// Rows in `table`; 0 until `fds` has created the schema.
+    pub(crate) fn count(&self, table: &str) -> i64 {
+        runtime().block_on(async {
+            let mut c = PgConnection::connect(&self.url).await.unwrap();
+            sqlx::query_as::<_, (i64,)>(&format!("SELECT count(*) FROM {table}"))
+                .fetch_one(&mut c)
+                .await
+                .map_or(0, |(n,)| n)
+        })
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            runtime().block_on(async {
+                if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
+                    let _ =
+                        admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                }
+            })
+        })
+        .join();
+    }
+}

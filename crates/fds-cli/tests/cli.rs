@@ -524,7 +524,12 @@ fn rules_list_shows_every_rule_with_its_hits_in_the_last_day_and_week() {
     let file = dir.path().join("events.jsonl");
     let lines: Vec<String> = events.iter().map(|e| e.to_string()).collect();
     std::fs::write(&file, lines.join("\n")).expect("write events");
-    let (ok, stdout, stderr) = run(fds().env("FDS__STORE__URL", &url).arg("import").arg(&file));
+    let (ok, stdout, stderr) = run(fds()
+        .env("FDS__STORE__URL", &url)
+        .arg("import")
+        .arg(&file)
+        .arg("--rejects")
+        .arg(dir.path().join("rejects.jsonl")));
     assert!(ok, "{stdout}\n{stderr}");
     // What the stored decisions say, per rule: (hits of the last day, of the week).
     let mut want: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
@@ -571,27 +576,12 @@ fn rules_list_shows_every_rule_with_its_hits_in_the_last_day_and_week() {
     assert!(stdout.contains(&format!("{} rules (", pack.len())), "{stdout}");
 }
 
-/// The ids of the rules in the shipped library (every `.rhai` file's `id:` header).
+/// The ids of the rules in the shipped library, loaded as `fds` loads it.
 fn library_rule_ids() -> Vec<String> {
-    let mut ids = Vec::new();
-    for family in std::fs::read_dir(repo().join("rules")).expect("rules/") {
-        let family = family.expect("entry").path();
-        if !family.is_dir() {
-            continue;
-        }
-        for file in std::fs::read_dir(&family).expect("family dir") {
-            let path = file.expect("entry").path();
-            if path.extension().is_some_and(|e| e == "rhai") {
-                let text = std::fs::read_to_string(&path).expect("rule file");
-                let id = text
-                    .lines()
-                    .find_map(|l| {
-                        l.trim_start_matches("//").trim().strip_prefix("id:").map(|v| v.trim().to_string())
-                    })
-                    .unwrap_or_else(|| panic!("{} has an id header", path.display()));
-                ids.push(id);
-            }
-        }
-    }
-    ids
+    let dir = repo().join("rules");
+    let text = std::fs::read_to_string(dir.join("features.toml")).expect("rules/features.toml");
+    let features = fds_features::FeatureSet::from_toml_str(&text).expect("the feature set loads");
+    let pack = fds_rules::RulePack::load_dir(&dir, features.names(), features.utc_offset())
+        .expect("the library loads");
+    pack.rules().iter().map(|r| r.id.clone()).collect()
 }

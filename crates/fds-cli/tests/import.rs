@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{fds, run, vault};
+use common::{fds, run, stored_decisions, vault};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::Path;
@@ -42,25 +42,7 @@ fn day() -> Vec<Value> {
 
 fn decisions(url: &str, events: &[Value]) -> Vec<(String, String, String, Value)> {
     let ids: Vec<&str> = events.iter().map(|e| e["event_id"].as_str().unwrap()).collect();
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let store = fds_store::open(url, vault()).await.unwrap();
-        let mut out: Vec<_> = store
-            .decisions_for_events(&ids)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|d| {
-                (
-                    d.event_id.clone(),
-                    d.action.as_str().to_string(),
-                    format!("{:.6}", d.score),
-                    serde_json::to_value(&d.reasons).unwrap(),
-                )
-            })
-            .collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out
-    })
+    stored_decisions(url, &ids)
 }
 
 #[test]

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{repo, runtime, unique, vault, wait_until, Database, VAULT_ENV};
+use common::{repo, runtime, stored_decisions, unique, wait_until, Database, VAULT_ENV};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -32,26 +32,8 @@ fn brokers() -> String {
 
 /// (event id, action, score, reasons) of every decision `db` holds for `ids`, by event id.
 fn decisions(db: &Database, ids: &[String]) -> Vec<(String, String, String, Value)> {
-    runtime().block_on(async {
-        let store = fds_store::open(&db.url, vault()).await.unwrap();
-        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let mut out: Vec<_> = store
-            .decisions_for_events(&refs)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|d| {
-                (
-                    d.event_id.clone(),
-                    d.action.as_str().to_string(),
-                    format!("{:.6}", d.score),
-                    serde_json::to_value(&d.reasons).unwrap(),
-                )
-            })
-            .collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out
-    })
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    stored_decisions(&db.url, &ids)
 }
 
 /// The topics of one test.

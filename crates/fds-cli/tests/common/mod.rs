@@ -73,6 +73,30 @@ pub(crate) fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() 
     }
 }
 
+/// (event id, action, score, reasons) of every decision the store at `url` holds
+/// for `ids`, by event id: what two runs are compared on.
+pub(crate) fn stored_decisions(url: &str, ids: &[&str]) -> Vec<(String, String, String, serde_json::Value)> {
+    runtime().block_on(async {
+        let store = fds_store::open(url, vault()).await.unwrap();
+        let mut out: Vec<_> = store
+            .decisions_for_events(ids)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| {
+                (
+                    d.event_id.clone(),
+                    d.action.as_str().to_string(),
+                    format!("{:.6}", d.score),
+                    serde_json::to_value(&d.reasons).unwrap(),
+                )
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    })
+}
+
 pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Runtime::new().unwrap()
 }

@@ -6,6 +6,7 @@ use crate::dashboard::{Bucket, Dashboard, Rollup, Row};
 use crate::StoreError;
 use fds_core::Timestamp;
 use sqlx::{PgConnection, PgPool};
+use std::collections::BTreeMap;
 
 /// Adds `rollup` (the decisions a save is storing) to the rollup tables, in the
 /// save's transaction. Rows are upserted in key order (see [`Rollup`]); the save
@@ -15,85 +16,56 @@ pub(super) async fn add(conn: &mut PgConnection, rollup: &Rollup) -> Result<(), 
     if rollup.by_event_type.is_empty() {
         return Ok(());
     }
-    let rows = &rollup.by_event_type;
-    sqlx::query(
-        "INSERT INTO decision_rollup AS r (hour, event_type, action, decisions, amount) \
-         SELECT * FROM UNNEST($1::timestamptz[], $2::text[], $3::text[], $4::int8[], $5::int8[]) \
-         ON CONFLICT (hour, event_type, action) DO UPDATE \
-         SET decisions = r.decisions + EXCLUDED.decisions, amount = r.amount + EXCLUDED.amount",
-    )
-    .bind(rows.keys().map(|(hour, _, _)| *hour).collect::<Vec<_>>())
-    .bind(rows.keys().map(|(_, event_type, _)| *event_type).collect::<Vec<_>>())
-    .bind(rows.keys().map(|(_, _, action)| *action).collect::<Vec<_>>())
-    .bind(rows.values().map(|(decisions, _)| *decisions).collect::<Vec<_>>())
-    .bind(rows.values().map(|(_, amount)| *amount).collect::<Vec<_>>())
-    .execute(&mut *conn)
-    .await?;
-    for (table, key, rows) in [
-        ("decision_family_rollup", "family", &rollup.by_family),
-        ("decision_rule_rollup", "rule_id", &rollup.by_rule),
-    ] {
-        if rows.is_empty() {
-            continue;
-        }
-        sqlx::query(&format!(
-            "INSERT INTO {table} AS r (hour, {key}, action, decisions, amount) \
-             SELECT * FROM UNNEST($1::timestamptz[], $2::text[], $3::text[], $4::int8[], $5::int8[]) \
-             ON CONFLICT (hour, {key}, action) DO UPDATE \
-             SET decisions = r.decisions + EXCLUDED.decisions, amount = r.amount + EXCLUDED.amount"
-        ))
-        .bind(rows.keys().map(|(hour, _, _)| *hour).collect::<Vec<_>>())
-        .bind(rows.keys().map(|(_, name, _)| name.as_str()).collect::<Vec<_>>())
-        .bind(rows.keys().map(|(_, _, action)| *action).collect::<Vec<_>>())
-        .bind(rows.values().map(|(decisions, _)| *decisions).collect::<Vec<_>>())
-        .bind(rows.values().map(|(_, amount)| *amount).collect::<Vec<_>>())
-        .execute(&mut *conn)
-        .await?;
-    }
+    upsert(conn, &hourly("decision_rollup", "event_type"), &rollup.by_event_type).await?;
+    upsert(conn, &hourly("decision_family_rollup", "family"), &rollup.by_family).await?;
+    upsert(conn, &hourly("decision_rule_rollup", "rule_id"), &rollup.by_rule).await?;
     // The same rows summed per UTC day, upserted in key order like the hours.
-    for (table, key) in [("decision_rollup_daily", "event_type"), ("decision_family_rollup_daily", "family")]
-    {
-        let (hours, keys, actions, decisions, amounts) = if key == "event_type" {
-            columns(rollup.by_event_type.iter().map(|((h, k, a), v)| (*h, *k, *a, *v)))
-        } else {
-            columns(rollup.by_family.iter().map(|((h, k, a), v)| (*h, k.as_str(), *a, *v)))
-        };
-        if hours.is_empty() {
-            continue;
-        }
-        sqlx::query(&format!(
-            "INSERT INTO {table} AS r (day, {key}, action, decisions, amount) \
-             SELECT date_trunc('day', hour, 'UTC'), key, action, SUM(decisions), SUM(amount) \
-             FROM UNNEST($1::timestamptz[], $2::text[], $3::text[], $4::int8[], $5::int8[]) \
-                  AS batch (hour, key, action, decisions, amount) \
-             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 \
-             ON CONFLICT (day, {key}, action) DO UPDATE \
-             SET decisions = r.decisions + EXCLUDED.decisions, amount = r.amount + EXCLUDED.amount"
-        ))
-        .bind(hours)
-        .bind(keys)
-        .bind(actions)
-        .bind(decisions)
-        .bind(amounts)
-        .execute(&mut *conn)
-        .await?;
-    }
+    upsert(conn, &daily("decision_rollup_daily", "event_type"), &rollup.by_event_type).await?;
+    upsert(conn, &daily("decision_family_rollup_daily", "family"), &rollup.by_family).await?;
     Ok(())
 }
 
-/// Rollup rows as the five bound columns: hour, key, action, decisions, amount.
-type Columns<'a> = (Vec<Timestamp>, Vec<&'a str>, Vec<&'a str>, Vec<i64>, Vec<i64>);
+/// The upsert of rollup rows into the hourly `table` keyed by `key`.
+fn hourly(table: &str, key: &str) -> String {
+    format!(
+        "INSERT INTO {table} AS r (hour, {key}, action, decisions, amount) \
+         SELECT * FROM UNNEST($1::timestamptz[], $2::text[], $3::text[], $4::int8[], $5::int8[]) \
+         ON CONFLICT (hour, {key}, action) DO UPDATE \
+         SET decisions = r.decisions + EXCLUDED.decisions, amount = r.amount + EXCLUDED.amount"
+    )
+}
 
-fn columns<'a>(rows: impl Iterator<Item = (Timestamp, &'a str, &'a str, (i64, i64))>) -> Columns<'a> {
-    let mut out: Columns<'a> = Default::default();
-    for (hour, key, action, (decisions, amount)) in rows {
-        out.0.push(hour);
-        out.1.push(key);
-        out.2.push(action);
-        out.3.push(decisions);
-        out.4.push(amount);
+/// The upsert of rollup rows, summed per UTC day, into the daily `table`.
+fn daily(table: &str, key: &str) -> String {
+    format!(
+        "INSERT INTO {table} AS r (day, {key}, action, decisions, amount) \
+         SELECT date_trunc('day', hour, 'UTC'), key, action, SUM(decisions), SUM(amount) \
+         FROM UNNEST($1::timestamptz[], $2::text[], $3::text[], $4::int8[], $5::int8[]) \
+              AS batch (hour, key, action, decisions, amount) \
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 \
+         ON CONFLICT (day, {key}, action) DO UPDATE \
+         SET decisions = r.decisions + EXCLUDED.decisions, amount = r.amount + EXCLUDED.amount"
+    )
+}
+
+/// Runs `sql` ([`hourly`] or [`daily`]) with `rows` bound as its five columns.
+async fn upsert<K: AsRef<str>>(
+    conn: &mut PgConnection,
+    sql: &str,
+    rows: &BTreeMap<(Timestamp, K, &'static str), (i64, i64)>,
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
     }
-    out
+    sqlx::query(sql)
+        .bind(rows.keys().map(|(hour, _, _)| *hour).collect::<Vec<_>>())
+        .bind(rows.keys().map(|(_, key, _)| key.as_ref()).collect::<Vec<_>>())
+        .bind(rows.keys().map(|(_, _, action)| *action).collect::<Vec<_>>())
+        .bind(rows.values().map(|(decisions, _)| *decisions).collect::<Vec<_>>())
+        .bind(rows.values().map(|(_, amount)| *amount).collect::<Vec<_>>())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Removes the rollup hours before `cutoff` (hour aligned: retention cut-offs

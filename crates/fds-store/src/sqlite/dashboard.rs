@@ -7,6 +7,7 @@ use crate::time::{from_micros, to_micros};
 use crate::StoreError;
 use fds_core::Timestamp;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use std::collections::BTreeMap;
 
 /// Rollup rows per upsert: five bound parameters each, under SQLite's limit.
 const ROWS_PER_STATEMENT: usize = 32_766 / 5;
@@ -14,46 +15,35 @@ const ROWS_PER_STATEMENT: usize = 32_766 / 5;
 /// Adds `rollup` (the decisions a save is storing) to the rollup tables, in the
 /// save's transaction.
 pub(super) async fn add(conn: &mut SqliteConnection, rollup: &Rollup) -> Result<(), StoreError> {
-    let by_event_type: Vec<_> = rollup.by_event_type.iter().collect();
-    for chunk in by_event_type.chunks(ROWS_PER_STATEMENT) {
-        let mut upsert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO decision_rollup (hour, event_type, action, decisions, amount) ",
-        );
-        upsert.push_values(chunk, |mut row, ((hour, event_type, action), (decisions, amount))| {
+    upsert(conn, "decision_rollup", "event_type", &rollup.by_event_type).await?;
+    upsert(conn, "decision_family_rollup", "family", &rollup.by_family).await?;
+    upsert(conn, "decision_rule_rollup", "rule_id", &rollup.by_rule).await
+}
+
+/// Adds `rows` to the hourly rollup `table` keyed by `key`.
+async fn upsert<K: AsRef<str>>(
+    conn: &mut SqliteConnection,
+    table: &str,
+    key: &str,
+    rows: &BTreeMap<(Timestamp, K, &'static str), (i64, i64)>,
+) -> Result<(), StoreError> {
+    let rows: Vec<_> = rows.iter().collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut upsert = QueryBuilder::<Sqlite>::new(format!(
+            "INSERT INTO {table} (hour, {key}, action, decisions, amount) "
+        ));
+        upsert.push_values(chunk, |mut row, ((hour, name, action), (decisions, amount))| {
             row.push_bind(to_micros(*hour))
-                .push_bind(*event_type)
+                .push_bind(name.as_ref())
                 .push_bind(*action)
                 .push_bind(*decisions)
                 .push_bind(*amount);
         });
-        upsert.push(
-            " ON CONFLICT (hour, event_type, action) DO UPDATE \
-             SET decisions = decisions + excluded.decisions, amount = amount + excluded.amount",
-        );
+        upsert.push(format!(
+            " ON CONFLICT (hour, {key}, action) DO UPDATE \
+             SET decisions = decisions + excluded.decisions, amount = amount + excluded.amount"
+        ));
         upsert.build().execute(&mut *conn).await?;
-    }
-    for (table, key, rows) in [
-        ("decision_family_rollup", "family", &rollup.by_family),
-        ("decision_rule_rollup", "rule_id", &rollup.by_rule),
-    ] {
-        let rows: Vec<_> = rows.iter().collect();
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            let mut upsert = QueryBuilder::<Sqlite>::new(format!(
-                "INSERT INTO {table} (hour, {key}, action, decisions, amount) "
-            ));
-            upsert.push_values(chunk, |mut row, ((hour, name, action), (decisions, amount))| {
-                row.push_bind(to_micros(*hour))
-                    .push_bind(name.as_str())
-                    .push_bind(*action)
-                    .push_bind(*decisions)
-                    .push_bind(*amount);
-            });
-            upsert.push(format!(
-                " ON CONFLICT (hour, {key}, action) DO UPDATE \
-                 SET decisions = decisions + excluded.decisions, amount = amount + excluded.amount"
-            ));
-            upsert.build().execute(&mut *conn).await?;
-        }
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use crate::retention::RetentionPolicy;
 use crate::test_db::Subject;
 use crate::{Bucket, Dashboard, Record, RuleHits, Tally};
 use fds_core::{Action, Event, EventBody, Reason, Timestamp};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 on_both_backends!(
     the_dashboard_equals_the_counts_of_the_saved_decisions_per_bucket_type_and_family,
@@ -76,6 +76,14 @@ fn bucket_start(at: Timestamp, seconds: i64) -> Timestamp {
     Timestamp::from_timestamp(secs - secs.rem_euclid(seconds), 0).expect("in range")
 }
 
+/// (rule id, family) of every rule reason of `r`'s decision, repeats included.
+fn rule_reasons(r: &Record) -> impl Iterator<Item = (&str, &str)> {
+    r.decision.reasons.iter().filter_map(|reason| match reason {
+        Reason::Rule { rule_id, family, .. } => Some((rule_id.as_str(), family.as_str())),
+        Reason::Model { .. } => None,
+    })
+}
+
 /// The dashboard counted directly from `records`: those whose hour starts in
 /// `[from rounded down to the hour, to)`.
 fn expected(records: &[Record], from: Timestamp, to: Timestamp, bucket: Bucket) -> Dashboard {
@@ -109,17 +117,7 @@ fn expected(records: &[Record], from: Timestamp, to: Timestamp, bucket: Bucket) 
             .entry(r.event.event_type().as_str().to_string())
             .or_default()
             .add(action, 1, amount);
-        let mut families: Vec<&str> = r
-            .decision
-            .reasons
-            .iter()
-            .filter_map(|reason| match reason {
-                Reason::Rule { family, .. } => Some(family.as_str()),
-                Reason::Model { .. } => None,
-            })
-            .collect();
-        families.sort_unstable();
-        families.dedup();
+        let families: BTreeSet<&str> = rule_reasons(r).map(|(_, family)| family).collect();
         for family in families {
             want.by_family.entry(family.to_string()).or_default().add(action, 1, amount);
         }
@@ -243,17 +241,7 @@ fn expected_hits(records: &[Record], from: Timestamp, to: Timestamp) -> RuleHits
             EventBody::Payment(p) => p.amount as u64,
             _ => 0,
         };
-        let mut rules: Vec<&str> = r
-            .decision
-            .reasons
-            .iter()
-            .filter_map(|reason| match reason {
-                Reason::Rule { rule_id, .. } => Some(rule_id.as_str()),
-                Reason::Model { .. } => None,
-            })
-            .collect();
-        rules.sort_unstable();
-        rules.dedup();
+        let rules: BTreeSet<&str> = rule_reasons(r).map(|(rule_id, _)| rule_id).collect();
         for rule_id in rules {
             want.entry(rule_id.to_string()).or_default().add(r.decision.action, 1, amount);
         }

@@ -392,6 +392,15 @@ impl Pipeline {
         *self.scorer.write() = Arc::new(scorer);
     }
 
+    /// Replaces the live scorer with one built from the current one, atomically with
+    /// respect to other updates: a rule reload and a model promotion landing together
+    /// each keep the other's change.
+    pub fn update_scorer(&self, update: impl FnOnce(&Scorer) -> Scorer) {
+        let mut live = self.scorer.write();
+        let next = update(&live);
+        *live = Arc::new(next);
+    }
+
     pub fn scorer(&self) -> Arc<Scorer> {
         self.scorer.read().clone()
     }

@@ -121,8 +121,35 @@ impl Scorer {
         self
     }
 
+    /// The same scorer with another rule pack (a published pack picked up live); the
+    /// features, models and thresholds stay.
+    pub fn with_rules(&self, rules: Arc<RulePack>) -> Scorer {
+        Scorer {
+            rules,
+            features: self.features.clone(),
+            models: self.models.clone(),
+            config: self.config.clone(),
+        }
+    }
+
+    /// The same scorer with other models (a promoted champion picked up live); the
+    /// rules, features and thresholds stay.
+    pub fn with_models_replaced(&self, models: Vec<Arc<dyn Model>>) -> Scorer {
+        Scorer {
+            rules: self.rules.clone(),
+            features: self.features.clone(),
+            models,
+            config: self.config.clone(),
+        }
+    }
+
     pub fn rules(&self) -> &Arc<RulePack> {
         &self.rules
+    }
+
+    /// The models whose scores join the rules', in scoring order.
+    pub fn models(&self) -> &[Arc<dyn Model>] {
+        &self.models
     }
 
     pub fn features(&self) -> &Arc<FeatureSet> {

@@ -3,8 +3,8 @@
 
 use anyhow::Context;
 use fds_features::FeatureSet;
-use fds_rules::{Family, RulePack};
-use fds_scoring::fixtures::run_fixtures;
+use fds_rules::{Family, PackFiles, RulePack};
+use fds_scoring::fixtures::{run_fixtures, run_fixtures_in};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -59,6 +59,36 @@ fn the_rule_library_passes_all_of_its_fixtures() -> anyhow::Result<()> {
     assert!(report.problems.is_empty(), "{} fixture problems (listed above)", report.problems.len());
     assert_eq!(report.failed(), 0, "{} fixture cases failed (listed above)", report.failed());
     assert!(report.passed() >= 2 * pack.rules().len(), "every rule needs a hit and a no_hit case");
+    Ok(())
+}
+
+/// The library held as files (as the store keeps a pack) compiles to the same pack and
+/// passes the same fixture cases as the library read from its directory.
+#[test]
+fn the_library_as_pack_files_compiles_and_tests_exactly_like_its_directory() -> anyhow::Result<()> {
+    let dir = rules_dir();
+    let spec = std::fs::read_to_string(dir.join("features.toml"))?;
+    let features = Arc::new(FeatureSet::from_toml_str(&spec).context("parsing features.toml")?);
+    let from_dir = RulePack::load_dir(&dir, features.names(), features.utc_offset())?;
+    let files = PackFiles::read_dir(&dir)?;
+    let from_files = RulePack::from_files(&files, features.names(), features.utc_offset())?;
+    assert_eq!(from_files.version(), from_dir.version());
+    let ids = |p: &RulePack| p.rules().iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&from_files), ids(&from_dir));
+
+    let on_disk = run_fixtures(&dir, &from_dir, &features);
+    let in_files = run_fixtures_in(&files, &from_files, &features);
+    assert!(in_files.is_ok(), "{:?}", in_files.problems);
+    assert_eq!(in_files.results, on_disk.results);
+
+    // A fixture that no longer holds is caught from the files alone.
+    let mut broken = files.clone();
+    let (path, text) = files.iter().find(|(p, _)| p.ends_with(".test.toml")).context("a fixture file")?;
+    broken
+        .insert(path, text.replacen("expect = \"hit\"", "expect = \"no_hit\"", 1))
+        .map_err(anyhow::Error::msg)?;
+    let report = run_fixtures_in(&broken, &from_files, &features);
+    assert!(report.failed() > 0 || !report.problems.is_empty(), "a flipped expectation still passed");
     Ok(())
 }
 

@@ -18,6 +18,7 @@
 
 mod context;
 mod error;
+mod files;
 mod header;
 mod lists;
 mod native;
@@ -27,6 +28,7 @@ mod scan;
 
 pub use error::{LoadError, RuleError};
 pub use fds_core::Family;
+pub use files::{FileChange, FileKind, PackFiles, FIXTURE_SUFFIX, LIST_SUFFIX, RULE_SUFFIX};
 pub use lists::{normalise_number, parse_list};
 pub use pack::{Evaluation, RuleMeta, RulePack, RuleSource, LISTS_DIR};
 pub use sandbox::{

@@ -29,7 +29,7 @@
 use chrono::{DateTime, Duration, FixedOffset};
 use fds_core::{Event, FeatureValue};
 use fds_features::{FeatureSet, FeatureStore, InMemoryFeatures};
-use fds_rules::{RuleMeta, RulePack};
+use fds_rules::{PackFiles, RuleMeta, RulePack};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,8 +40,7 @@ use std::sync::Arc;
 pub const DEFAULT_OCCURRED_AT: &str = "2026-11-21T12:00:00+09:00";
 /// `subscriber` of a fixture event that does not set one.
 pub const DEFAULT_SUBSCRIBER: &str = "01012345678";
-/// The suffix of fixture files (`<id>.test.toml`).
-pub const FIXTURE_SUFFIX: &str = ".test.toml";
+pub use fds_rules::FIXTURE_SUFFIX;
 
 /// How far apart history events without `occurred_at` are.
 const HISTORY_STEP_MINUTES: i64 = 1;
@@ -123,10 +122,42 @@ pub fn run_fixtures(rules_dir: &Path, pack: &RulePack, features: &Arc<FeatureSet
             .push("the rule pack was loaded with other feature names than the feature set".to_string());
         return report;
     }
+    let read = |path: &Path| std::fs::read_to_string(path).map_err(|e| e.to_string());
     for (index, rule) in pack.rules().iter().enumerate() {
-        run_rule(index, rule, pack, features, &mut report);
+        run_rule(index, rule, pack, features, &read, &mut report);
     }
-    report.problems.extend(orphan_fixtures(rules_dir, pack));
+    let mut found = BTreeSet::new();
+    collect_fixture_files(rules_dir, &mut found);
+    report.problems.extend(orphan_fixtures(found, pack));
+    report
+}
+
+/// Runs the fixtures of every rule in `pack`, compiled from `files` (see
+/// `RulePack::from_files`), reading each rule's fixtures from `files`: how a pack held
+/// in the store is checked before it is published.
+pub fn run_fixtures_in(files: &PackFiles, pack: &RulePack, features: &Arc<FeatureSet>) -> FixtureReport {
+    let mut report = FixtureReport::default();
+    if pack.feature_names() != features.names() {
+        report
+            .problems
+            .push("the rule pack was loaded with other feature names than the feature set".to_string());
+        return report;
+    }
+    let read = |path: &Path| {
+        path.to_str()
+            .and_then(|p| files.get(p))
+            .map(str::to_string)
+            .ok_or_else(|| "no such file in the pack".to_string())
+    };
+    for (index, rule) in pack.rules().iter().enumerate() {
+        run_rule(index, rule, pack, features, &read, &mut report);
+    }
+    let found = files
+        .iter()
+        .map(|(p, _)| PathBuf::from(p))
+        .filter(|p| p.to_str().is_some_and(|p| p.ends_with(FIXTURE_SUFFIX)))
+        .collect();
+    report.problems.extend(orphan_fixtures(found, pack));
     report
 }
 
@@ -140,11 +171,12 @@ fn run_rule(
     rule: &RuleMeta,
     pack: &RulePack,
     features: &Arc<FeatureSet>,
+    read: &dyn Fn(&Path) -> Result<String, String>,
     report: &mut FixtureReport,
 ) {
     let path = fixture_path(rule);
     let shown = path.display();
-    let text = match std::fs::read_to_string(&path) {
+    let text = match read(&path) {
         Ok(text) => text,
         Err(e) => {
             report.problems.push(format!("{shown}: cannot read the fixtures of rule {}: {e}", rule.id));
@@ -288,9 +320,7 @@ fn to_json(value: &toml::Value) -> Value {
 }
 
 /// Fixture files under `rules_dir` whose rule is not in the pack (renamed or deleted).
-fn orphan_fixtures(rules_dir: &Path, pack: &RulePack) -> Vec<String> {
-    let mut found = BTreeSet::new();
-    collect_fixture_files(rules_dir, &mut found);
+fn orphan_fixtures(found: BTreeSet<PathBuf>, pack: &RulePack) -> Vec<String> {
     found
         .into_iter()
         .filter_map(|path| {

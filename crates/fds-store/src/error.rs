@@ -30,6 +30,11 @@ pub enum StoreError {
     /// vault does not hold, or altered. Names the table and the key id, never the value.
     #[error("cannot open a sealed value in {table} (key id {key_id}): {reason}")]
     Sealed { table: &'static str, key_id: String, reason: String },
+    /// The store refused a change that would break one of its rules (a publish by
+    /// the change's own author, a change that is no longer a draft, a stale check).
+    /// Says why; nothing was written.
+    #[error("refused: {0}")]
+    Refused(String),
     /// The batch writer has stopped and accepts nothing more.
     #[error("the batch writer has stopped")]
     Closed,

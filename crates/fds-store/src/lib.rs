@@ -34,6 +34,7 @@ pub mod audit;
 mod codec;
 mod dashboard;
 mod error;
+pub mod packs;
 mod pii;
 mod postgres;
 pub mod retention;
@@ -49,6 +50,9 @@ pub use dashboard::{Bucket, Dashboard, RuleHits, Tally};
 pub use error::StoreError;
 /// The vault a store is opened with (see [`open`]), re-exported for callers.
 pub use fds_vault::{KeyRing, Vault};
+pub use packs::{
+    ChangeState, ChangedFile, EntityKind, NewSuppression, PackVersion, RuleChange, ShadowTally, Suppression,
+};
 pub use postgres::PgStore;
 pub use retention::{LegalHold, RemovedRows, RetentionPolicy, RetentionReport};
 pub use rotation::{rotate_keys, ResealBatch, RotationOptions, RotationReport, TableRotation};

@@ -2,10 +2,14 @@
 
 use crate::audit::{AuditEntry, AuditHead, AuditRecord};
 use crate::dashboard::{Bucket, Dashboard};
+use crate::packs::{
+    ChangeState, ChangedFile, NewSuppression, PackVersion, RuleChange, ShadowTally, Suppression,
+};
 use crate::retention::{LegalHold, RetentionPolicy, RetentionReport};
 use crate::rotation::ResealBatch;
 use crate::StoreError;
 use fds_core::{Action, Block, Decision, Event, Label, Timestamp};
+use fds_rules::PackFiles;
 
 /// One scored event as the store keeps it: the event, its decision (with the block
 /// the decision created, if any) and when the event arrived.
@@ -227,4 +231,106 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&str>,
         limit: u32,
     ) -> Result<ResealBatch, StoreError>;
+
+    // Rule packs, drafts, suppressions and shadow tallies (see `packs.rs`). Every
+    // state change appends its audit record in the same transaction.
+
+    /// A counter bumped by every publish, shadow switch, edit of a draft in shadow
+    /// and suppression change: what replicas poll to pick them up.
+    async fn rules_epoch(&self) -> Result<i64, StoreError>;
+
+    /// Up to `limit` published pack versions, newest first (empty before the seed).
+    async fn rule_pack_versions(&self, limit: u32) -> Result<Vec<PackVersion>, StoreError>;
+
+    /// The files of published version `version` (empty for a version not published).
+    async fn rule_pack_files(&self, version: u64) -> Result<PackFiles, StoreError>;
+
+    /// Publishes `files` as version 1 when no version exists yet (audited as
+    /// `rules.seed` by `actor`); `None`, writing nothing, when the pack is seeded.
+    async fn seed_rule_pack(
+        &self,
+        files: &PackFiles,
+        content_hash: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Option<PackVersion>, StoreError>;
+
+    /// Opens a draft by `author` writing or removing `files` against published
+    /// version `base_version`.
+    async fn create_rule_change(
+        &self,
+        title: &str,
+        author: &str,
+        base_version: u64,
+        files: &[ChangedFile],
+        at: Timestamp,
+    ) -> Result<RuleChange, StoreError>;
+
+    /// Writes (or replaces) `files` in draft `change_id`; only its author may.
+    async fn update_rule_change(
+        &self,
+        change_id: i64,
+        actor: &str,
+        files: &[ChangedFile],
+        at: Timestamp,
+    ) -> Result<RuleChange, StoreError>;
+
+    async fn rule_change(&self, change_id: i64) -> Result<Option<RuleChange>, StoreError>;
+
+    /// The changes (all, or those in `state`), oldest first, with their files.
+    async fn rule_changes(&self, state: Option<ChangeState>) -> Result<Vec<RuleChange>, StoreError>;
+
+    /// Publishes draft `change_id` as the next version, whose compiled content hash
+    /// is `content_hash`. Refused ([`StoreError::Refused`]) when `publisher` wrote
+    /// the change, when it is not a draft, when the live version is not
+    /// `expected_head` (what the caller compiled and tested the change against), or
+    /// when a version after the draft's base changed one of its files.
+    async fn publish_rule_change(
+        &self,
+        change_id: i64,
+        publisher: &str,
+        expected_head: u64,
+        content_hash: &str,
+        at: Timestamp,
+    ) -> Result<PackVersion, StoreError>;
+
+    /// Withdraws draft `change_id`; only its author may.
+    async fn withdraw_rule_change(
+        &self,
+        change_id: i64,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<RuleChange, StoreError>;
+
+    /// Starts or stops running draft `change_id` in shadow on live traffic.
+    async fn set_rule_change_shadow(
+        &self,
+        change_id: i64,
+        actor: &str,
+        shadow: bool,
+        at: Timestamp,
+    ) -> Result<RuleChange, StoreError>;
+
+    /// Silences a rule for one entity until it expires (audited as `rules.suppress`).
+    async fn add_suppression(&self, new: &NewSuppression) -> Result<Suppression, StoreError>;
+
+    /// Lifts suppression `suppression_id` early; `None` when there is no such
+    /// unlifted suppression (nothing changes, nothing is audited).
+    async fn lift_suppression(
+        &self,
+        suppression_id: i64,
+        actor: &str,
+        reason: &str,
+        at: Timestamp,
+    ) -> Result<Option<Suppression>, StoreError>;
+
+    /// Every suppression, or only those in force at `active_at`, oldest first.
+    async fn suppressions(&self, active_at: Option<Timestamp>) -> Result<Vec<Suppression>, StoreError>;
+
+    /// Adds shadow counts (summed into what is stored for the same change, rule and hour).
+    async fn add_shadow_tallies(&self, tallies: &[ShadowTally]) -> Result<(), StoreError>;
+
+    /// A change's shadow counts summed over all hours, per rule (`""`: events
+    /// evaluated and decisions changed), by rule id.
+    async fn shadow_tallies(&self, change_id: i64) -> Result<Vec<ShadowTally>, StoreError>;
 }

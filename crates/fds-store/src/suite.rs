@@ -77,6 +77,7 @@ on_both_backends!(
 );
 
 mod dashboard;
+mod packs;
 mod rotation;
 
 /// Key rotation opens the store itself, twice, so its bodies run outside
@@ -540,7 +541,7 @@ async fn a_new_label_is_saved_with_its_audit_record_and_a_repeat_with_none(s: Su
 
 async fn the_schema_version_is_the_newest_migration(s: Subject) {
     // Postgres has migrations of its own (leaner indexes, daily rollups).
-    let newest = if s.url.starts_with("postgres") { 7 } else { 5 };
+    let newest = if s.url.starts_with("postgres") { 8 } else { 6 };
     assert_eq!(s.store.schema_version().await.unwrap(), newest);
 }
 

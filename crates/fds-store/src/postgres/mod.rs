@@ -5,6 +5,7 @@
 
 mod audit;
 mod dashboard;
+mod packs;
 mod partitions;
 mod retention;
 mod rotation;
@@ -12,11 +13,15 @@ mod save;
 
 use crate::audit::{AuditEntry, AuditHead, AuditRecord};
 use crate::codec;
+use crate::packs::{
+    ChangeState, ChangedFile, NewSuppression, PackVersion, RuleChange, ShadowTally, Suppression,
+};
 use crate::retention::{LegalHold, RetentionPolicy, RetentionReport};
 use crate::rotation::ResealBatch;
 use crate::store::{Counts, Record, SaveSummary, Store};
 use crate::StoreError;
 use fds_core::{Block, Decision, Label, Timestamp};
+use fds_rules::PackFiles;
 use fds_vault::Vault;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
@@ -357,6 +362,113 @@ impl Store for PgStore {
         limit: u32,
     ) -> Result<ResealBatch, StoreError> {
         rotation::reseal_batch(&self.pool, &self.vault, table, after, limit).await
+    }
+
+    async fn rules_epoch(&self) -> Result<i64, StoreError> {
+        packs::epoch(&self.pool).await
+    }
+
+    async fn rule_pack_versions(&self, limit: u32) -> Result<Vec<PackVersion>, StoreError> {
+        packs::versions(&self.pool, limit).await
+    }
+
+    async fn rule_pack_files(&self, version: u64) -> Result<PackFiles, StoreError> {
+        packs::pack_files(&self.pool, version).await
+    }
+
+    async fn seed_rule_pack(
+        &self,
+        files: &PackFiles,
+        content_hash: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Option<PackVersion>, StoreError> {
+        packs::seed(&self.pool, &self.vault, files, content_hash, actor, at).await
+    }
+
+    async fn create_rule_change(
+        &self,
+        title: &str,
+        author: &str,
+        base_version: u64,
+        files: &[ChangedFile],
+        at: Timestamp,
+    ) -> Result<RuleChange, StoreError> {
+        packs::create_change(&self.pool, &self.vault, title, author, base_version, files, at).await
+    }
+
+    async fn update_rule_change(
+        &self,
+        change_id: i64,
+        actor: &str,
+        files: &[ChangedFile],
+        at: Timestamp,
+    ) -> Result<RuleChange, StoreError> {
+        packs::update_change(&self.pool, &self.vault, change_id, actor, files, at).await
+    }
+
+    async fn rule_change(&self, change_id: i64) -> Result<Option<RuleChange>, StoreError> {
+        packs::change(&self.pool, change_id).await
+    }
+
+    async fn rule_changes(&self, state: Option<ChangeState>) -> Result<Vec<RuleChange>, StoreError> {
+        packs::changes(&self.pool, state).await
+    }
+
+    async fn publish_rule_change(
+        &self,
+        change_id: i64,
+        publisher: &str,
+        expected_head: u64,
+        content_hash: &str,
+        at: Timestamp,
+    ) -> Result<PackVersion, StoreError> {
+        packs::publish(&self.pool, &self.vault, change_id, publisher, expected_head, content_hash, at).await
+    }
+
+    async fn withdraw_rule_change(
+        &self,
+        change_id: i64,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<RuleChange, StoreError> {
+        packs::withdraw(&self.pool, &self.vault, change_id, actor, at).await
+    }
+
+    async fn set_rule_change_shadow(
+        &self,
+        change_id: i64,
+        actor: &str,
+        shadow: bool,
+        at: Timestamp,
+    ) -> Result<RuleChange, StoreError> {
+        packs::set_shadow(&self.pool, &self.vault, change_id, actor, shadow, at).await
+    }
+
+    async fn add_suppression(&self, new: &NewSuppression) -> Result<Suppression, StoreError> {
+        packs::add_suppression(&self.pool, &self.vault, new).await
+    }
+
+    async fn lift_suppression(
+        &self,
+        suppression_id: i64,
+        actor: &str,
+        reason: &str,
+        at: Timestamp,
+    ) -> Result<Option<Suppression>, StoreError> {
+        packs::lift_suppression(&self.pool, &self.vault, suppression_id, actor, reason, at).await
+    }
+
+    async fn suppressions(&self, active_at: Option<Timestamp>) -> Result<Vec<Suppression>, StoreError> {
+        packs::suppressions(&self.pool, &self.vault, active_at).await
+    }
+
+    async fn add_shadow_tallies(&self, tallies: &[ShadowTally]) -> Result<(), StoreError> {
+        packs::add_shadow_tallies(&self.pool, tallies).await
+    }
+
+    async fn shadow_tallies(&self, change_id: i64) -> Result<Vec<ShadowTally>, StoreError> {
+        packs::shadow_tallies(&self.pool, change_id).await
     }
 }
 

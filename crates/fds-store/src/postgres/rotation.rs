@@ -24,7 +24,7 @@ struct Sealed {
     partitioned: bool,
 }
 
-const TABLES: [Sealed; 7] = [
+const TABLES: [Sealed; 8] = [
     Sealed {
         table: "events",
         key: "event_id",
@@ -86,6 +86,15 @@ const TABLES: [Sealed; 7] = [
         matches: "hold_id = $2::bigint",
         column: "subscriber_sealed",
         field: Some(Field::Subscriber),
+        json: false,
+        partitioned: false,
+    },
+    Sealed {
+        table: "rule_suppressions",
+        key: "lpad(suppression_id::text, 20, '0')",
+        matches: "suppression_id = $2::bigint",
+        column: "entity",
+        field: None,
         json: false,
         partitioned: false,
     },

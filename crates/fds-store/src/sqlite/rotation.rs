@@ -14,12 +14,13 @@ struct Sealed {
     field: Option<Field>,
 }
 
-const TABLES: [Sealed; 5] = [
+const TABLES: [Sealed; 6] = [
     Sealed { table: "events", column: "payload", field: None },
     Sealed { table: "decisions", column: "decision", field: None },
     Sealed { table: "blocks", column: "subscriber_sealed", field: Some(Field::Subscriber) },
     Sealed { table: "labels", column: "subscriber_sealed", field: Some(Field::Subscriber) },
     Sealed { table: "legal_holds", column: "subscriber_sealed", field: Some(Field::Subscriber) },
+    Sealed { table: "rule_suppressions", column: "entity", field: None },
 ];
 
 pub(super) fn tables() -> Vec<&'static str> {

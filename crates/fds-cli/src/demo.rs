@@ -62,10 +62,12 @@ fn remove_old_database(db: &std::path::Path) -> Result<()> {
 async fn demo(args: DemoArgs) -> Result<()> {
     remove_old_database(&args.db)?;
     let scorer = setup::scorer(&args.rules, ScoringConfig::default())?;
-    let rules = scorer.rules().rules().len();
     // Local keys, in memory only: the demo database is recreated on every run.
     let vault = std::sync::Arc::new(fds_vault::Vault::new(fds_vault::KeyRing::generate_local()));
-    let pipeline = setup::pipeline(&format!("sqlite://{}", args.db.display()), vault, scorer).await?;
+    let pipeline =
+        setup::pipeline(&format!("sqlite://{}", args.db.display()), vault, scorer, &args.rules).await?;
+    let rules = pipeline.scorer().rules().rules().len();
+    let _reload = pipeline.spawn_rule_reload(setup::RULE_RELOAD_EVERY);
 
     let key: String = {
         let mut rng = rand::thread_rng();

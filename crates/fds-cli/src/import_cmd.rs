@@ -43,7 +43,7 @@ pub(crate) fn run(args: ImportArgs) -> Result<ExitCode> {
     let summary = runtime.block_on(async {
         let scorer = setup::scorer(&setup_config.rules_dir, setup_config.scoring.clone())?;
         let vault = Arc::new(fds_vault::Vault::new(setup_config.vault.clone()));
-        let pipeline = setup::pipeline(&setup_config.store_url, vault, scorer)
+        let pipeline = setup::pipeline(&setup_config.store_url, vault, scorer, &setup_config.rules_dir)
             .await
             .with_context(|| format!("store {}", redacted_url(&setup_config.store_url)))?;
         let mut config = ImportConfig::new(&args.rejects);

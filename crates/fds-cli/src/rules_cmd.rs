@@ -29,12 +29,15 @@ pub(crate) enum RulesCommand {
         #[arg(long)]
         no_hits: bool,
     },
+    #[command(flatten)]
+    Pack(crate::pack_cmd::PackCommand),
 }
 
 pub(crate) fn run(command: RulesCommand) -> Result<ExitCode> {
     match command {
         RulesCommand::Test { dir } => test(dir),
         RulesCommand::List { dir, config, no_hits } => list(dir, config, no_hits),
+        RulesCommand::Pack(command) => crate::pack_cmd::run(command),
     }
 }
 

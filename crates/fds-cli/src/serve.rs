@@ -24,10 +24,11 @@ pub(crate) fn run(config_file: Option<&Path>) -> Result<ExitCode> {
 
 async fn serve(config: Config) -> Result<()> {
     let scorer = setup::scorer(&config.rules_dir, config.scoring.clone())?;
-    let rules = scorer.rules().rules().len();
-    let version = scorer.rules().version().to_string();
     let vault = std::sync::Arc::new(fds_vault::Vault::new(config.vault.clone()));
-    let pipeline = setup::pipeline(&config.store_url, vault, scorer).await?;
+    let pipeline = setup::pipeline(&config.store_url, vault, scorer, &config.rules_dir).await?;
+    let rules = pipeline.scorer().rules().rules().len();
+    let version = pipeline.scorer().rules().version().to_string();
+    let reload = pipeline.spawn_rule_reload(setup::RULE_RELOAD_EVERY);
     let api = ApiConfig {
         listen: config.listen,
         keys: config.keys(),
@@ -49,6 +50,7 @@ async fn serve(config: Config) -> Result<()> {
     let served = app.run_until_stopped(setup::shutdown_signal()).await;
     let _ = stop_retention.send(());
     let _ = retention.await;
+    reload.abort();
     served?;
     tracing::info!("draining decisions to the store");
     pipeline.drain().await.context("draining decisions to the store")?;

@@ -3,6 +3,7 @@
 
 use anyhow::{Context, Result};
 use fds_features::{FeatureSet, InMemoryFeatures};
+use fds_pipeline::rulebook;
 use fds_pipeline::{Pipeline, PipelineConfig, SystemClock};
 use fds_rules::RulePack;
 use fds_scoring::{Scorer, ScoringConfig};
@@ -11,15 +12,25 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// The feature set (`<dir>/features.toml`) and the compiled rule pack in `dir`.
-pub(crate) fn load_library(dir: &Path) -> Result<(Arc<FeatureSet>, Arc<RulePack>)> {
-    let features_path = dir.join("features.toml");
+/// The feature set of the rules directory `dir` (`dir/features.toml`).
+pub(crate) fn load_features(dir: &Path) -> Result<Arc<FeatureSet>> {
+    load_feature_file(&dir.join("features.toml"))
+}
+
+/// The feature set declared in `features_path`.
+pub(crate) fn load_feature_file(features_path: &Path) -> Result<Arc<FeatureSet>> {
     let text = std::fs::read_to_string(&features_path)
         .with_context(|| format!("reading {}", features_path.display()))?;
     let features =
         FeatureSet::from_toml_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", features_path.display()))?;
+    Ok(Arc::new(features))
+}
+
+pub(crate) fn load_library(dir: &Path) -> Result<(Arc<FeatureSet>, Arc<RulePack>)> {
+    let features = load_features(dir)?;
     let pack = RulePack::load_dir(dir, features.names(), features.utc_offset())
         .map_err(|e| anyhow::anyhow!("loading rules from {}: {e}", dir.display()))?;
-    Ok((Arc::new(features), Arc::new(pack)))
+    Ok((features, Arc::new(pack)))
 }
 
 pub(crate) fn scorer(dir: &Path, config: ScoringConfig) -> Result<Scorer> {
@@ -27,16 +38,51 @@ pub(crate) fn scorer(dir: &Path, config: ScoringConfig) -> Result<Scorer> {
     Ok(Scorer::new(pack, features, config))
 }
 
+/// How often a running pipeline polls the store's rule epoch: a published pack, a
+/// draft put in shadow or a suppression is live this long after it is made.
+pub(crate) const RULE_RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Opens the store (its PII sealed by `vault`) and starts the pipeline over a fresh
-/// in-memory velocity store.
-pub(crate) async fn pipeline(store_url: &str, vault: Arc<Vault>, scorer: Scorer) -> Result<Arc<Pipeline>> {
+/// in-memory velocity store with the store's live rule pack — seeded from the files
+/// in `rules_dir` when the store holds none yet (they must compile and pass their
+/// fixtures) — and its suppressions and drafts in shadow. `scorer` gives the
+/// features, models and thresholds; its rules are replaced by the live pack.
+pub(crate) async fn pipeline(
+    store_url: &str,
+    vault: Arc<Vault>,
+    scorer: Scorer,
+    rules_dir: &Path,
+) -> Result<Arc<Pipeline>> {
     let store = fds_store::open(store_url, vault)
         .await
         .with_context(|| format!("opening the store at {}", crate::config::redacted_url(store_url)))?;
-    let features = Arc::new(InMemoryFeatures::new(scorer.features().clone()));
-    let pipeline = Pipeline::start(scorer, features, store, Arc::new(SystemClock), PipelineConfig::default())
+    let features = scorer.features().clone();
+    let files = fds_rules::PackFiles::read_dir(rules_dir)
+        .map_err(|e| anyhow::anyhow!("reading the rules in {}: {e}", rules_dir.display()))?;
+    let actor = format!("fds (seed from {})", rules_dir.display());
+    if let Some(v1) = rulebook::seed(store.as_ref(), &files, &features, &actor, chrono::Utc::now())
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding the store's rule pack: {e}"))?
+    {
+        tracing::info!(rules_version = %v1.label(), files = files.len(), "store seeded with the rule files");
+    }
+    let (version, pack) = rulebook::live(store.as_ref(), &features)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading the live rule pack: {e}"))?;
+    let live_files = store.rule_pack_files(version.version).await.context("reading the live rule pack")?;
+    if live_files != files {
+        tracing::warn!(
+            rules_version = %version.label(),
+            dir = %rules_dir.display(),
+            "the files differ from the store's live pack, which is what runs; propose them with `fds rules import`"
+        );
+    }
+    let scorer = scorer.with_rules(Arc::new(pack));
+    let memory = Arc::new(InMemoryFeatures::new(scorer.features().clone()));
+    let pipeline = Pipeline::start(scorer, memory, store, Arc::new(SystemClock), PipelineConfig::default())
         .await
         .context("starting the scoring pipeline")?;
+    pipeline.reload_rules().await.map_err(|e| anyhow::anyhow!("loading the rule state: {e}"))?;
     Ok(Arc::new(pipeline))
 }
 

@@ -30,7 +30,8 @@ pub(crate) fn run(config_file: Option<&Path>) -> Result<ExitCode> {
     runtime.block_on(async move {
         let scorer = setup::scorer(&config.rules_dir, config.scoring.clone())?;
         let vault = Arc::new(fds_vault::Vault::new(config.vault.clone()));
-        let pipeline = setup::pipeline(&config.store_url, vault, scorer).await?;
+        let pipeline = setup::pipeline(&config.store_url, vault, scorer, &config.rules_dir).await?;
+        let reload = pipeline.spawn_rule_reload(setup::RULE_RELOAD_EVERY);
         let worker = Worker::new(worker_config, pipeline.clone()).context("connecting to Kafka")?;
         let metrics = worker.metrics();
         let ops = fds_web::Application::ops(
@@ -54,7 +55,8 @@ pub(crate) fn run(config_file: Option<&Path>) -> Result<ExitCode> {
             },
         ));
         let stats = worker.run(setup::shutdown_signal()).await.context("consuming")?;
-        pipeline.flush().await.context("flushing decisions to the store")?;
+        reload.abort();
+        pipeline.drain().await.context("flushing decisions to the store")?;
         let _ = stop_retention.send(());
         let _ = retention.await;
         let _ = stop_ops.send(());

@@ -120,6 +120,9 @@ pub enum Reason {
         contribution: f64,
         top_features: Vec<(String, f64)>,
     },
+    /// A rule that hit but was silenced for this event's subscriber or one of its
+    /// entities by an analyst's suppression: it added nothing to the decision.
+    Suppressed { rule_id: String, suppression_id: i64, until: Timestamp },
 }
 
 /// An active (or expired) block on a subscriber.

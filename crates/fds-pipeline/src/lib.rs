@@ -11,6 +11,7 @@ mod blocks;
 pub mod clock;
 pub mod metrics;
 mod recent;
+pub mod rulebook;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 
@@ -172,6 +173,10 @@ pub struct Pipeline {
     /// Submissions running detached from their caller (see
     /// [`Pipeline::submit_json_detached`]); [`Pipeline::drain`] waits for them.
     detached: Arc<InFlight>,
+    /// Drafts in shadow and suppressions, as of the store's rule epoch.
+    rule_state: RwLock<Arc<rulebook::RuleState>>,
+    /// What the drafts in shadow did, not yet written to the store.
+    shadow_counts: parking_lot::Mutex<rulebook::ShadowCounts>,
 }
 
 /// A count of running submissions and a signal for when it falls to zero.
@@ -231,6 +236,8 @@ impl Pipeline {
             metrics: Metrics::default(),
             watermark,
             detached: Arc::default(),
+            rule_state: RwLock::default(),
+            shadow_counts: parking_lot::Mutex::default(),
         })
     }
 
@@ -265,7 +272,79 @@ impl Pipeline {
             }
             idle.await;
         }
+        self.flush_shadow_counts().await?;
         self.writer.flush().await
+    }
+
+    /// Picks up what changed in the store's rule lifecycle since the last call (the
+    /// rule epoch moved): a newly published pack replaces the live one for the next
+    /// events, drafts in shadow start or stop, suppressions apply. Returns whether
+    /// anything was reloaded. The first call always loads.
+    pub async fn reload_rules(&self) -> Result<bool, rulebook::RulebookError> {
+        let epoch = self.store.rules_epoch().await?;
+        if self.rule_state.read().epoch == Some(epoch) {
+            return Ok(false);
+        }
+        let features = self.scorer().features().clone();
+        let (version, pack) = rulebook::live(self.store.as_ref(), &features).await?;
+        if self.scorer().rules().version() != pack.version() {
+            let pack = Arc::new(pack);
+            tracing::info!(rules_version = %pack.version(), rules = pack.rules().len(), "rule pack now live");
+            self.update_scorer(|current| current.with_rules(pack));
+        }
+        let state = rulebook::load_state(
+            self.store.as_ref(),
+            epoch,
+            &self.scorer(),
+            version.version,
+            self.clock.now(),
+        )
+        .await?;
+        tracing::info!(
+            epoch,
+            shadows = state.shadows.len(),
+            suppressions = state.suppressions.len(),
+            "rule state loaded"
+        );
+        *self.rule_state.write() = Arc::new(state);
+        Ok(true)
+    }
+
+    /// Polls the store's rule epoch every `every` ([`Pipeline::reload_rules`]) and
+    /// writes the shadow counts; stops when the pipeline is dropped.
+    pub fn spawn_rule_reload(self: &Arc<Self>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let pipeline = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(pipeline) = pipeline.upgrade() else { break };
+                if let Err(error) = pipeline.reload_rules().await {
+                    tracing::error!(%error, "reloading the rules failed; the live pack stays");
+                }
+                if let Err(error) = pipeline.flush_shadow_counts().await {
+                    tracing::error!(%error, "writing the shadow counts failed; kept for the next try");
+                }
+            }
+        })
+    }
+
+    /// Writes what the drafts in shadow did since the last write.
+    pub async fn flush_shadow_counts(&self) -> Result<(), StoreError> {
+        let tallies = self.shadow_counts.lock().take();
+        if tallies.is_empty() {
+            return Ok(());
+        }
+        if let Err(error) = self.store.add_shadow_tallies(&tallies).await {
+            // Put them back so the next flush carries them.
+            let mut counts = self.shadow_counts.lock();
+            for t in tallies {
+                counts.add(t);
+            }
+            return Err(error);
+        }
+        Ok(())
     }
 
     /// Validates and scores one event given as JSON bytes.
@@ -320,6 +399,7 @@ impl Pipeline {
     /// Applies the features and scores an event known not to be stored.
     async fn decide(&self, event: Event, started: Instant) -> Result<Submitted, StoreError> {
         let scorer = self.scorer.read().clone();
+        let rule_state = self.rule_state.read().clone();
         let now = self.clock.now();
         self.watermark.fetch_max(event.occurred_at.timestamp_micros(), Ordering::Relaxed);
         let decision = {
@@ -332,7 +412,7 @@ impl Pipeline {
                 return Ok(Submitted::Duplicate(found));
             }
             let values = self.features.observe(&event);
-            let scored = scorer.score(&event, &values, now);
+            let scored = scorer.score_with(&event, &values, now, &rule_state.suppressions);
             let rules = scorer.rules().rules();
             for &hit in &scored.rule_hits {
                 self.metrics.rule_hits.inc(&rules[hit].id);
@@ -346,6 +426,16 @@ impl Pipeline {
             decision.latency_us = elapsed.as_micros().min(u128::from(u64::MAX)) as u64;
             self.metrics.latency.observe(elapsed.as_secs_f64());
             self.metrics.decisions[decision.action as usize].inc();
+            if !rule_state.shadows.is_empty() {
+                self.shadow_counts.lock().observe(
+                    &rule_state.shadows,
+                    &event,
+                    &values,
+                    &decision,
+                    &rule_state,
+                    now,
+                );
+            }
             let decision = Arc::new(decision);
             shard.insert(decision.clone());
             decision

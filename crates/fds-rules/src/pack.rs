@@ -347,6 +347,12 @@ impl RulePack {
         &self.version
     }
 
+    /// Names this pack by another version than its content hash (a pack from the
+    /// store is named by its published version, which decisions then record).
+    pub fn set_version(&mut self, version: String) {
+        self.version = version;
+    }
+
     /// The rules, in load order (sorted by path for [`RulePack::load_dir`]).
     pub fn rules(&self) -> &[RuleMeta] {
         &self.rules

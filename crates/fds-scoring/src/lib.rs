@@ -12,10 +12,12 @@ mod anomaly;
 pub mod fixtures;
 mod model;
 mod supervised;
+mod suppressions;
 
 pub use anomaly::{anomaly_spec, event_inputs, feature_row, AnomalyModel};
 pub use model::{Model, ModelScore};
 pub use supervised::SupervisedModel;
+pub use suppressions::Suppressions;
 
 use fds_core::{
     ids, Action, Block, BlockScope, Decision, Event, FeatureValue, Reason, RuleAction, Timestamp,
@@ -164,7 +166,20 @@ impl Scorer {
     /// in the feature set's order). `decided_at` is the caller's clock; the block, if
     /// any, runs from the event's own time so replays decide identically.
     pub fn score(&self, event: &Event, features: &[FeatureValue], decided_at: Timestamp) -> Scored {
-        let evaluation = self.rules.evaluate(event, features);
+        self.score_with(event, features, decided_at, &Suppressions::default())
+    }
+
+    /// [`Scorer::score`] with analysts' suppressions: a rule that hits but is
+    /// silenced at `decided_at` for one of the event's entities adds nothing (no
+    /// points, no action floor, no block) and shows as a `suppressed` reason.
+    pub fn score_with(
+        &self,
+        event: &Event,
+        features: &[FeatureValue],
+        decided_at: Timestamp,
+        suppressions: &Suppressions,
+    ) -> Scored {
+        let mut evaluation = self.rules.evaluate(event, features);
         let metas = self.rules.rules();
         let names = self.features.names();
 
@@ -175,6 +190,15 @@ impl Scorer {
         let mut rule_block: Option<(BlockScope, u32)> = None;
         let mut block_rules: Vec<&str> = Vec::new();
 
+        if !suppressions.is_empty() {
+            evaluation.hits.retain(|&i| match suppressions.silencing(&metas[i].id, event, decided_at) {
+                Some((suppression_id, until)) => {
+                    reasons.push(Reason::Suppressed { rule_id: metas[i].id.clone(), suppression_id, until });
+                    false
+                }
+                None => true,
+            });
+        }
         for &i in &evaluation.hits {
             let rule = &metas[i];
             total += rule.score;
@@ -276,6 +300,7 @@ fn reason_points(reason: &Reason) -> f64 {
     match reason {
         Reason::Rule { score, .. } => *score,
         Reason::Model { contribution, .. } => *contribution,
+        Reason::Suppressed { .. } => 0.0,
     }
 }
 

@@ -48,10 +48,11 @@ mod writer;
 pub use audit::{verify_chain, AuditEntry, AuditHead, AuditRecord, ChainBreak, ChainVerifier};
 pub use dashboard::{Bucket, Dashboard, RuleHits, Tally};
 pub use error::StoreError;
+pub use fds_core::EntityKind;
 /// The vault a store is opened with (see [`open`]), re-exported for callers.
 pub use fds_vault::{KeyRing, Vault};
 pub use packs::{
-    ChangeState, ChangedFile, EntityKind, NewSuppression, PackVersion, RuleChange, ShadowTally, Suppression,
+    ChangeState, ChangedFile, NewSuppression, PackVersion, RuleChange, ShadowTally, Suppression,
 };
 pub use postgres::PgStore;
 pub use retention::{LegalHold, RemovedRows, RetentionPolicy, RetentionReport};

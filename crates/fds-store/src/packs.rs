@@ -15,7 +15,7 @@
 
 use crate::audit::AuditEntry;
 use crate::StoreError;
-use fds_core::Timestamp;
+use fds_core::{EntityKind, Timestamp};
 use fds_rules::PackFiles;
 use serde_json::{json, Value};
 
@@ -124,49 +124,26 @@ impl RuleChange {
     }
 }
 
-/// What a suppression silences a rule for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EntityKind {
-    Subscriber,
-    Identity,
-    Imei,
-    Account,
-    Merchant,
+/// The JSON key an entity of `kind` is kept under: one the PII sealing knows
+/// (`pii.rs`), so the value is sealed wherever the JSON goes (row, audit log).
+pub(crate) fn entity_key(kind: EntityKind) -> &'static str {
+    match kind {
+        EntityKind::Card => "card_number",
+        other => other.as_str(),
+    }
 }
 
-impl EntityKind {
-    pub const ALL: [EntityKind; 5] = [
-        EntityKind::Subscriber,
-        EntityKind::Identity,
-        EntityKind::Imei,
-        EntityKind::Account,
-        EntityKind::Merchant,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntityKind::Subscriber => "subscriber",
-            EntityKind::Identity => "identity",
-            EntityKind::Imei => "imei",
-            EntityKind::Account => "account",
-            EntityKind::Merchant => "merchant",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<EntityKind> {
-        EntityKind::ALL.into_iter().find(|k| k.as_str() == text)
-    }
-
-    /// The vault field of a PII kind; `None` for a merchant id, which is not PII.
-    pub(crate) fn field(self) -> Option<fds_vault::Field> {
-        use fds_vault::Field;
-        match self {
-            EntityKind::Subscriber => Some(Field::Subscriber),
-            EntityKind::Identity => Some(Field::Identity),
-            EntityKind::Imei => Some(Field::Imei),
-            EntityKind::Account => Some(Field::Account),
-            EntityKind::Merchant => None,
-        }
+/// The vault field of a PII kind; `None` for a merchant id, which is not PII.
+pub(crate) fn field(kind: EntityKind) -> Option<fds_vault::Field> {
+    use fds_vault::Field;
+    match kind {
+        EntityKind::Subscriber => Some(Field::Subscriber),
+        EntityKind::Identity => Some(Field::Identity),
+        EntityKind::Imei => Some(Field::Imei),
+        EntityKind::Account => Some(Field::Account),
+        EntityKind::Card => Some(Field::Card),
+        EntityKind::Callee => Some(Field::Callee),
+        EntityKind::Merchant => None,
     }
 }
 
@@ -197,7 +174,7 @@ impl Suppression {
             "rule_id": self.rule_id,
             "entity_kind": self.kind.as_str(),
             // Under the kind's own key, so the audit log seals it like any PII.
-            self.kind.as_str(): self.value,
+            entity_key(self.kind): self.value,
             "reason": self.reason,
             "expires_at": self.expires_at.to_rfc3339(),
         })
@@ -450,7 +427,7 @@ pub(crate) fn suppression_from_row<T>(
         serde_json::from_str(&entity).map_err(|e| StoreError::corrupt(TABLE, e.to_string()))?;
     crate::pii::open_json(vault, TABLE, &mut entity)?;
     let value = entity
-        .get(kind.as_str())
+        .get(entity_key(kind))
         .and_then(Value::as_str)
         .ok_or_else(|| StoreError::corrupt(TABLE, "the entity lacks its value"))?
         .to_string();
@@ -471,11 +448,11 @@ pub(crate) fn suppression_from_row<T>(
 /// The stored forms of a new suppression's entity: its lookup index and its JSON
 /// with the value sealed (a merchant id is not PII and stays as it is).
 pub(crate) fn seal_entity(vault: &fds_vault::Vault, kind: EntityKind, value: &str) -> (String, String) {
-    let index = match kind.field() {
+    let index = match field(kind) {
         Some(field) => vault.blind_index(field, value),
         None => value.to_string(),
     };
-    let mut entity = json!({ kind.as_str(): value });
+    let mut entity = json!({ entity_key(kind): value });
     crate::pii::seal_json(vault, &mut entity);
     (index, entity.to_string())
 }

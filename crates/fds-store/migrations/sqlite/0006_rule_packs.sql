@@ -53,7 +53,7 @@ CREATE TABLE rule_change_files (
 CREATE TABLE rule_suppressions (
     suppression_id INTEGER     NOT NULL PRIMARY KEY AUTOINCREMENT,
     rule_id        text        NOT NULL,
-    entity_kind    text        NOT NULL CHECK (entity_kind IN ('subscriber', 'identity', 'imei', 'account', 'merchant')),
+    entity_kind    text        NOT NULL CHECK (entity_kind IN ('subscriber', 'identity', 'imei', 'card', 'account', 'merchant', 'callee')),
     entity_index   text        NOT NULL,
     entity         text        NOT NULL,
     reason         text        NOT NULL,

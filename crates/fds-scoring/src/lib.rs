@@ -413,6 +413,32 @@ types = ["payment"]
     }
 
     #[test]
+    fn a_suppressed_rule_adds_nothing_and_shows_as_suppressed_only_while_in_force() {
+        let s = scorer(vec![
+            rule("hard", "block", 80, "// scope: all\n// block_hours: 24\n", "e.amount >= 50000"),
+            rule("soft", "review", 45, "", "e.amount >= 50000"),
+        ]);
+        let event = payment(50_000);
+        let subscriber = event.subscriber.expose().to_string();
+        let mut silenced = Suppressions::default();
+        let until = now() + chrono::Duration::hours(1);
+        silenced.insert(7, "hard", fds_core::EntityKind::Subscriber, &subscriber, now(), until);
+        silenced.insert(8, "soft", fds_core::EntityKind::Subscriber, "01000000000", now(), until);
+
+        let scored = s.score_with(&event, &values(1, 50_000), now(), &silenced);
+        let d = scored.decision;
+        assert_eq!((d.action, d.score, d.block.is_none()), (Action::Review, 45.0, true));
+        let silenced_reason = Reason::Suppressed { rule_id: "hard".into(), suppression_id: 7, until };
+        assert_eq!(d.reasons.last(), Some(&silenced_reason), "shown after the reasons that scored");
+        assert_eq!(scored.rule_hits.len(), 1, "the suppressed hit is not counted as a hit");
+
+        let later = s.score_with(&event, &values(1, 50_000), until, &silenced).decision;
+        assert_eq!(later.action, Action::Block, "an expired suppression silences nothing");
+        let unsuppressed = s.score(&event, &values(1, 50_000), now()).decision;
+        assert_eq!((unsuppressed.action, unsuppressed.score), (Action::Block, 100.0));
+    }
+
+    #[test]
     fn reasons_carry_the_features_each_rule_read_strongest_first() {
         let s = scorer(vec![
             rule("weak", "tag", 5, "", "f.payments_count_1h >= 1"),
@@ -425,6 +451,7 @@ types = ["payment"]
             .map(|r| match r {
                 Reason::Rule { rule_id, .. } => rule_id.as_str(),
                 Reason::Model { model, .. } => model.as_str(),
+                Reason::Suppressed { rule_id, .. } => rule_id.as_str(),
             })
             .collect();
         assert_eq!(ids, ["strong", "weak"]);

@@ -7,6 +7,7 @@
 //! it. It must never parse HTTP or Kafka framing, render HTML, or hold SQL: those
 //! belong to the edges (`fds-web`, `fds-stream`) and to `fds-store`.
 
+pub mod backtest;
 mod blocks;
 pub mod clock;
 pub mod metrics;

@@ -2,6 +2,7 @@
 //! crates; no scoring, storage or HTTP logic lives here.
 
 mod audit_cmd;
+mod backtest_cmd;
 mod config;
 mod demo;
 mod eval;

@@ -7,6 +7,7 @@ use fds_rules::RulePack;
 use fds_store::{RuleHits, Store};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(clap::Subcommand)]
 pub(crate) enum RulesCommand {
@@ -29,6 +30,10 @@ pub(crate) enum RulesCommand {
         #[arg(long)]
         no_hits: bool,
     },
+    /// Replay the stored events of a period with a draft against the live pack and
+    /// report what would change (decisions, subscribers blocked and released, labelled
+    /// fraud caught and false positives).
+    Backtest(crate::backtest_cmd::BacktestArgs),
     #[command(flatten)]
     Pack(crate::pack_cmd::PackCommand),
 }
@@ -37,6 +42,7 @@ pub(crate) fn run(command: RulesCommand) -> Result<ExitCode> {
     match command {
         RulesCommand::Test { dir } => test(dir),
         RulesCommand::List { dir, config, no_hits } => list(dir, config, no_hits),
+        RulesCommand::Backtest(args) => crate::backtest_cmd::run(args),
         RulesCommand::Pack(command) => crate::pack_cmd::run(command),
     }
 }
@@ -48,28 +54,68 @@ struct Hits {
 }
 
 fn list(dir: PathBuf, config: Option<PathBuf>, no_hits: bool) -> Result<ExitCode> {
-    let (_, pack) = setup::load_library(&dir)?;
-    let hits = if no_hits {
-        None
-    } else {
-        let (url, keys) = match load_store(config.as_deref(), std::env::vars()) {
-            Ok(store) => store,
-            Err(errors) => {
-                eprint!("{errors}");
-                return Ok(ExitCode::from(2));
-            }
-        };
-        let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-        Some(runtime.block_on(async {
-            let store = fds_store::open(&url, std::sync::Arc::new(fds_vault::Vault::new(keys)))
-                .await
-                .with_context(|| format!("opening the store at {}", redacted_url(&url)))?;
-            let now = chrono::Utc::now();
-            read_hits(store.as_ref(), now).await
-        })?)
+    let (features, files_pack) = setup::load_library(&dir)?;
+    if no_hits {
+        print!("{}", render(&Listing::of_files(files_pack), None));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (url, keys) = match load_store(config.as_deref(), std::env::vars()) {
+        Ok(store) => store,
+        Err(errors) => {
+            eprint!("{errors}");
+            return Ok(ExitCode::from(2));
+        }
     };
-    print!("{}", render(&pack, hits.as_ref()));
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let (listing, hits) = runtime.block_on(async {
+        let store = fds_store::open(&url, std::sync::Arc::new(fds_vault::Vault::new(keys)))
+            .await
+            .with_context(|| format!("opening the store at {}", redacted_url(&url)))?;
+        let listing =
+            Listing::of_store(store.as_ref(), &features).await?.unwrap_or(Listing::of_files(files_pack));
+        let hits = read_hits(store.as_ref(), chrono::Utc::now()).await?;
+        anyhow::Ok((listing, hits))
+    })?;
+    print!("{}", render(&listing, Some(&hits)));
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `fds rules list` shows: the live pack's rules, and the rules the open
+/// drafts add (state `draft`, or `shadow` when the draft runs in shadow).
+struct Listing {
+    live: Arc<RulePack>,
+    drafted: Vec<(fds_rules::RuleMeta, &'static str)>,
+}
+
+impl Listing {
+    /// The rules directory's own pack: every rule is what `fds serve` seeds an empty store with.
+    fn of_files(pack: Arc<RulePack>) -> Listing {
+        Listing { live: pack, drafted: Vec::new() }
+    }
+
+    /// The store's live pack and its open drafts; `None` before the store is seeded.
+    async fn of_store(
+        store: &dyn Store,
+        features: &Arc<fds_features::FeatureSet>,
+    ) -> Result<Option<Listing>> {
+        let Some(version) = store.rule_pack_versions(1).await?.into_iter().next() else { return Ok(None) };
+        let files = store.rule_pack_files(version.version).await?;
+        let mut live = RulePack::from_files(&files, features.names(), features.utc_offset())
+            .map_err(|e| anyhow::anyhow!("the live pack {} does not compile: {e}", version.label()))?;
+        live.set_version(version.label());
+        let mut drafted = Vec::new();
+        for change in store.rule_changes(Some(fds_store::ChangeState::Draft)).await? {
+            let Ok(after) = change.apply_to(&files) else { continue };
+            // A draft that does not compile yet lists nothing; `fds rules show` tells why.
+            let Ok(pack) = RulePack::from_files(&after, features.names(), features.utc_offset()) else {
+                continue;
+            };
+            for rule in pack.rules().iter().filter(|r| live.rule_index(&r.id).is_none()) {
+                drafted.push((rule.clone(), if change.shadow { "shadow" } else { "draft" }));
+            }
+        }
+        Ok(Some(Listing { live: Arc::new(live), drafted }))
+    }
 }
 
 async fn read_hits(store: &dyn Store, now: chrono::DateTime<chrono::Utc>) -> Result<Hits> {
@@ -79,21 +125,22 @@ async fn read_hits(store: &dyn Store, now: chrono::DateTime<chrono::Utc>) -> Res
 }
 
 /// The listing: one line per rule, grouped by family in the library's order, then
-/// a line per family and a total. Every rule of the library on disk is live (it is
-/// the pack `fds serve` loads).
-fn render(pack: &RulePack, hits: Option<&Hits>) -> String {
+/// a line per family and a total.
+fn render(listing: &Listing, hits: Option<&Hits>) -> String {
     use std::fmt::Write as _;
-    let mut rules: Vec<&fds_rules::RuleMeta> = pack.rules().iter().collect();
-    rules.sort_by(|a, b| (a.family, &a.id).cmp(&(b.family, &b.id)));
+    let pack = &listing.live;
+    let mut rules: Vec<(&fds_rules::RuleMeta, &str)> = pack.rules().iter().map(|r| (r, "live")).collect();
+    rules.extend(listing.drafted.iter().map(|(r, state)| (r, *state)));
+    rules.sort_by(|(a, _), (b, _)| (a.family, &a.id).cmp(&(b.family, &b.id)));
     let count = |hits: &RuleHits, id: &str| hits.get(id).map_or(0, fds_store::Tally::total);
-    let width = rules.iter().map(|r| r.id.len()).max().unwrap_or(0).max(2);
+    let width = rules.iter().map(|(r, _)| r.id.len()).max().unwrap_or(0).max(2);
     let mut out = String::new();
     let _ = writeln!(
         out,
         "{:<width$} {:<22} {:<7} {:>6} {:<6} {:<28} {:>9} {:>9}",
         "ID", "FAMILY", "ACTION", "SCORE", "STATE", "EVENTS", "HITS 24H", "HITS 7D"
     );
-    for rule in &rules {
+    for (rule, state) in &rules {
         let events = rule.events.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(",");
         let (day, week) = match hits {
             Some(h) => (count(&h.day, &rule.id).to_string(), count(&h.week, &rule.id).to_string()),
@@ -106,7 +153,7 @@ fn render(pack: &RulePack, hits: Option<&Hits>) -> String {
             rule.family.as_str(),
             rule.action.as_str(),
             rule.score,
-            "live",
+            state,
             if events.is_empty() { "all".to_string() } else { events },
             day,
             week
@@ -114,7 +161,8 @@ fn render(pack: &RulePack, hits: Option<&Hits>) -> String {
     }
     let _ = writeln!(out);
     for family in fds_core::Family::ALL {
-        let ids: Vec<&str> = rules.iter().filter(|r| r.family == family).map(|r| r.id.as_str()).collect();
+        let ids: Vec<&str> =
+            rules.iter().filter(|(r, _)| r.family == family).map(|(r, _)| r.id.as_str()).collect();
         let sum = |hits: &RuleHits| ids.iter().map(|id| count(hits, id)).sum::<u64>();
         let (day, week) = hits.map_or(("-".to_string(), "-".to_string()), |h| {
             (sum(&h.day).to_string(), sum(&h.week).to_string())
@@ -128,12 +176,14 @@ fn render(pack: &RulePack, hits: Option<&Hits>) -> String {
             week
         );
     }
-    let unknown =
-        hits.map(|h| h.week.keys().filter(|id| !rules.iter().any(|r| &r.id == *id)).count()).unwrap_or(0);
+    let unknown = hits
+        .map(|h| h.week.keys().filter(|id| !rules.iter().any(|(r, _)| &r.id == *id)).count())
+        .unwrap_or(0);
     let _ = writeln!(
         out,
-        "{} rules ({}){}",
+        "{} rules ({} live, {}){}",
         rules.len(),
+        pack.rules().len(),
         pack.version(),
         if unknown > 0 {
             format!("; {unknown} rule ids with hits in the last 7 days are not in this library")

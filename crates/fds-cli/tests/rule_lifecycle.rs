@@ -152,6 +152,10 @@ fn a_published_pack_a_suppression_and_a_shadow_draft_reach_a_running_server_with
     assert!(ok && out.starts_with("change 2: 2 files against v2"), "{out}{err}");
     let (ok, out, err) = rules(&db.url, &["shadow", "2", "--actor", "carol"]);
     assert!(ok, "{out}{err}");
+    let (ok, out, err) = rules(&db.url, &["list"]);
+    let probe_line = out.lines().find(|l| l.starts_with(PROBE)).unwrap_or_else(|| panic!("{out}{err}"));
+    assert!(ok && probe_line.split_whitespace().nth(4) == Some("shadow"), "{probe_line}");
+    assert!(out.contains("v2-"), "the listing names the live version: {out}");
     wait_until("the shadow draft to run", Duration::from_secs(20), || {
         let decision = next("M-OTHER");
         assert_eq!(decision["action"], "allow", "a shadow rule is never acted on: {decision}");

@@ -287,12 +287,18 @@ impl Pipeline {
             return Ok(false);
         }
         let features = self.scorer().features().clone();
-        let (version, pack) = rulebook::live(self.store.as_ref(), &features).await?;
-        if self.scorer().rules().version() != pack.version() {
-            let pack = Arc::new(pack);
-            tracing::info!(rules_version = %pack.version(), rules = pack.rules().len(), "rule pack now live");
-            self.update_scorer(|current| current.with_rules(pack));
-        }
+        let newest = self.store.rule_pack_versions(1).await?.into_iter().next();
+        let version = match newest {
+            // The live pack is already running: only shadows or suppressions moved.
+            Some(v) if v.label() == self.scorer().rules().version() => v,
+            _ => {
+                let (version, pack) = rulebook::live(self.store.as_ref(), &features).await?;
+                let pack = Arc::new(pack);
+                tracing::info!(rules_version = %pack.version(), rules = pack.rules().len(), "rule pack now live");
+                self.update_scorer(|current| current.with_rules(pack));
+                version
+            }
+        };
         let state = rulebook::load_state(
             self.store.as_ref(),
             epoch,

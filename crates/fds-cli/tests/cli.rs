@@ -253,10 +253,10 @@ fn migrate_brings_a_fresh_sqlite_file_to_the_current_schema_and_refuses_a_newer_
 
     let (ok, stdout, stderr) = run(fds().arg("migrate").env("FDS__STORE__URL", &url));
     assert!(ok, "{stdout}\n{stderr}");
-    assert!(stdout.contains("is at schema version 5"), "{stdout}");
+    assert!(stdout.contains("is at schema version 7"), "{stdout}");
     assert!(dir.path().join("fds.db").exists());
     let (ok, stdout, _) = run(fds().arg("migrate").env("FDS__STORE__URL", &url));
-    assert!(ok && stdout.contains("schema version 5"), "migrating again changes nothing: {stdout}");
+    assert!(ok && stdout.contains("schema version 7"), "migrating again changes nothing: {stdout}");
 
     sqlite3(
         &dir,

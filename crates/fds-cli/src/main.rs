@@ -11,6 +11,7 @@ mod kafka_config;
 mod keys_cmd;
 mod migrate_cmd;
 mod model_cmd;
+mod model_config;
 mod model_registry;
 mod retention_cmd;
 mod rules_cmd;

@@ -246,3 +246,17 @@ fn render(models: &[ModelInfo]) -> String {
     }
     out
 }
+
+/// Loads the registry's champions and challengers into `pipeline` now, then follows
+/// the registry (`[models] poll_every`) in the background; abort the handle to stop.
+/// A registry that cannot be read at start is logged and retried at each poll: the
+/// rules score meanwhile.
+pub(crate) async fn follow(
+    pipeline: &Arc<fds_pipeline::Pipeline>,
+    settings: &crate::model_config::ModelSettings,
+) -> tokio::task::JoinHandle<()> {
+    if let Err(error) = fds_pipeline::models::reload(pipeline).await {
+        tracing::error!(%error, "loading the models from the registry failed; scoring with the rules alone");
+    }
+    fds_pipeline::models::spawn_poll(Arc::downgrade(pipeline), settings.poll_every)
+}

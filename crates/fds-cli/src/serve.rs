@@ -28,6 +28,7 @@ async fn serve(config: Config) -> Result<()> {
     let version = scorer.rules().version().to_string();
     let vault = std::sync::Arc::new(fds_vault::Vault::new(config.vault.clone()));
     let pipeline = setup::pipeline(&config.store_url, vault, scorer).await?;
+    let models = crate::model_registry::follow(&pipeline, &config.models).await;
     let api = ApiConfig {
         listen: config.listen,
         keys: config.keys(),
@@ -51,6 +52,7 @@ async fn serve(config: Config) -> Result<()> {
     let _ = retention.await;
     served?;
     tracing::info!("draining decisions to the store");
+    models.abort();
     pipeline.drain().await.context("draining decisions to the store")?;
     tracing::info!("stopped");
     Ok(())

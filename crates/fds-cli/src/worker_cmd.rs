@@ -31,6 +31,7 @@ pub(crate) fn run(config_file: Option<&Path>) -> Result<ExitCode> {
         let scorer = setup::scorer(&config.rules_dir, config.scoring.clone())?;
         let vault = Arc::new(fds_vault::Vault::new(config.vault.clone()));
         let pipeline = setup::pipeline(&config.store_url, vault, scorer).await?;
+        let models = crate::model_registry::follow(&pipeline, &config.models).await;
         let worker = Worker::new(worker_config, pipeline.clone()).context("connecting to Kafka")?;
         let metrics = worker.metrics();
         let ops = fds_web::Application::ops(
@@ -54,6 +55,7 @@ pub(crate) fn run(config_file: Option<&Path>) -> Result<ExitCode> {
             },
         ));
         let stats = worker.run(setup::shutdown_signal()).await.context("consuming")?;
+        models.abort();
         pipeline.flush().await.context("flushing decisions to the store")?;
         let _ = stop_retention.send(());
         let _ = retention.await;

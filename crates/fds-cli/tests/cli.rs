@@ -2,9 +2,8 @@
 
 mod common;
 
-use common::{fds, repo, run, vault, Database, VAULT_ENV};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use common::{fds, repo, run, serve, vault, Database, API_KEY, VAULT_ENV};
+use std::process::Command;
 
 #[test]
 fn rules_test_passes_on_the_shipped_library() {
@@ -91,53 +90,6 @@ fn serve_reports_every_configuration_problem_and_exits_non_zero() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     for expected in ["server.listen", "api.keys[0]", "scoring.block_at"] {
         assert!(stderr.contains(expected), "missing {expected} in {stderr}");
-    }
-}
-
-/// A running `fds serve` on `store_url` with JSON logs: the child, its address and
-/// the rest of its log lines.
-struct Serving {
-    child: std::process::Child,
-    addr: String,
-    lines: std::io::Lines<BufReader<std::process::ChildStderr>>,
-}
-
-const API_KEY: &str = "cli-test-key-0123456789";
-
-fn serve(store_url: &str) -> Serving {
-    let mut child = fds()
-        .arg("serve")
-        .env("FDS__SERVER__LISTEN", "127.0.0.1:0")
-        .env("FDS__API__KEYS", API_KEY)
-        .env("FDS__STORE__URL", store_url)
-        .env("FDS__LOG__FORMAT", "json")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("fds serve starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines.next().expect("serve logs before exiting").expect("line");
-        let entry: serde_json::Value = match serde_json::from_str(&line) {
-            Ok(v) => v,
-            Err(_) => continue,
-        };
-        if entry["fields"]["message"] == "fds api listening" {
-            break entry["fields"]["addr"].as_str().expect("addr").to_string();
-        }
-    };
-    Serving { child, addr, lines }
-}
-
-impl Serving {
-    /// SIGTERM, then the exit status and the log lines written until the exit.
-    fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
-        let killed =
-            Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill runs");
-        assert!(killed.success());
-        let status = self.child.wait().expect("serve exits");
-        (status, self.lines.map_while(Result::ok).collect())
     }
 }
 

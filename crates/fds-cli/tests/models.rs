@@ -6,8 +6,9 @@
 
 mod common;
 
-use common::{fds, run, runtime, vault, Database};
+use common::{fds, run, runtime, serve_with, vault, wait_until, Database, API_KEY};
 use std::path::Path;
+use std::time::Duration;
 
 /// Simulated traffic of the last days imported into the store at `url`, and a
 /// subscriber label (fraud) for every fraud line of the ground truth.
@@ -116,5 +117,79 @@ fn training_from_an_empty_store_fails_and_registers_nothing() {
     assert!(!ok, "{stdout}");
     assert!(stderr.contains("holds no valid events"), "{stderr}");
     assert!(models(&url).is_empty());
-    let _ = Database::create;
+}
+
+/// Scores a fresh payment on the running API: the decision's `model_versions`.
+fn model_versions(client: &reqwest::Client, addr: &str, n: u32) -> Vec<String> {
+    let event = serde_json::json!({
+        "event_id": format!("live-{n}"), "occurred_at": chrono::Utc::now().to_rfc3339(),
+        "subscriber": "01055550000", "type": "payment", "amount": 1000 + n,
+        "method": "card", "merchant_id": "m", "merchant_category": "retail"
+    });
+    runtime().block_on(async {
+        let answer = client
+            .post(format!("http://{addr}/v1/score"))
+            .bearer_auth(API_KEY)
+            .json(&event)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 200);
+        let decision: serde_json::Value = answer.json().await.unwrap();
+        serde_json::from_value(decision["model_versions"].clone()).unwrap()
+    })
+}
+
+/// Events the store at `url` holds in the score histogram of model `version`.
+fn shadow_scores(url: &str, version: &str) -> u64 {
+    runtime().block_on(async {
+        let store = fds_store::open(url, vault()).await.unwrap();
+        let now = chrono::Utc::now();
+        let bins =
+            store.model_scores(version, now - chrono::Duration::days(1), now + chrono::Duration::hours(1));
+        bins.await.unwrap().iter().sum()
+    })
+}
+
+#[test]
+fn serve_on_postgres_scores_with_the_champion_shadows_the_challenger_and_follows_a_promotion_live() {
+    let db = Database::create();
+    let dir = tempfile::tempdir().unwrap();
+    stored_traffic(&db.url, dir.path(), 6_000);
+    let champion = registered(&train(&db.url, "anomaly", "1"));
+    let challenger = registered(&train(&db.url, "anomaly", "2"));
+    let server = serve_with(&db.url, &[("FDS__MODELS__POLL_EVERY", "1")]);
+    let client = reqwest::Client::new();
+
+    assert_eq!(model_versions(&client, &server.addr, 0), [format!("anomaly@{champion}")]);
+    // The challenger scored the same event in shadow; its histogram reaches the
+    // store at the next poll.
+    wait_until("the challenger's shadow scores are stored", Duration::from_secs(30), || {
+        shadow_scores(&db.url, &challenger) > 0
+    });
+    assert_eq!(shadow_scores(&db.url, &challenger), 1);
+
+    let (ok, stdout, stderr) =
+        run(fds().env("FDS__STORE__URL", &db.url).args(["model", "promote", &challenger, "--actor", "lee"]));
+    assert!(ok, "{stdout}\n{stderr}");
+    let mut n = 0;
+    wait_until("a decision by the promoted model", Duration::from_secs(30), || {
+        n += 1;
+        model_versions(&client, &server.addr, n) == [format!("anomaly@{challenger}")]
+    });
+    let metrics = runtime().block_on(async {
+        client.get(format!("http://{}/metrics", server.addr)).send().await.unwrap().text().await.unwrap()
+    });
+    assert!(
+        metrics.contains(&format!(
+            "fds_model_info{{role=\"champion\",model=\"anomaly\",version=\"{challenger}\"}} 1"
+        )),
+        "{metrics}"
+    );
+    assert!(!metrics.contains(&format!("version=\"{champion}\"")), "the retired model is out: {metrics}");
+
+    let (status, rest) = server.terminate();
+    assert!(status.success(), "serve exited with {status}: {rest:?}");
+    let reloads = rest.iter().filter(|l| l.contains("models loaded from the registry")).count();
+    assert!(reloads >= 1, "the promotion was picked up by the running process: {rest:?}");
 }

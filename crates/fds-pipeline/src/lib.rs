@@ -10,6 +10,7 @@
 mod blocks;
 pub mod clock;
 pub mod metrics;
+pub mod models;
 mod recent;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -172,6 +173,8 @@ pub struct Pipeline {
     /// Submissions running detached from their caller (see
     /// [`Pipeline::submit_json_detached`]); [`Pipeline::drain`] waits for them.
     detached: Arc<InFlight>,
+    /// The registry's models: loaded version, shadow challengers, score tallies (`models.rs`).
+    models: models::LiveModels,
 }
 
 /// A count of running submissions and a signal for when it falls to zero.
@@ -231,6 +234,7 @@ impl Pipeline {
             metrics: Metrics::default(),
             watermark,
             detached: Arc::default(),
+            models: models::LiveModels::default(),
         })
     }
 
@@ -265,7 +269,8 @@ impl Pipeline {
             }
             idle.await;
         }
-        self.writer.flush().await
+        self.writer.flush().await?;
+        self.models.flush(self.store.as_ref()).await
     }
 
     /// Validates and scores one event given as JSON bytes.
@@ -322,7 +327,7 @@ impl Pipeline {
         let scorer = self.scorer.read().clone();
         let now = self.clock.now();
         self.watermark.fetch_max(event.occurred_at.timestamp_micros(), Ordering::Relaxed);
-        let decision = {
+        let (decision, values) = {
             // Holding the shard lock makes "check, apply features, remember" atomic
             // for this event id: two concurrent deliveries apply the features once.
             let mut shard = self.recent.shard(&event.event_id).lock();
@@ -348,8 +353,10 @@ impl Pipeline {
             self.metrics.decisions[decision.action as usize].inc();
             let decision = Arc::new(decision);
             shard.insert(decision.clone());
-            decision
+            (decision, values)
         };
+        // After the decision, outside the lock: challengers in shadow, score tallies.
+        self.models.observe(&event, &values, &decision.reasons);
         if let Some(block) = &decision.block {
             self.blocks.insert(block.clone());
         }
@@ -428,7 +435,8 @@ impl Pipeline {
 
     /// Returns once every decision made so far is durably stored.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.writer.flush().await
+        self.writer.flush().await?;
+        self.models.flush(self.store.as_ref()).await
     }
 
     /// Appends the pipeline's metrics in the Prometheus text format.
@@ -487,6 +495,7 @@ impl Pipeline {
         let _ = writeln!(out, "fds_store_failures_total {}", w.failures);
         header(out, "fds_store_queued", "gauge", "Records waiting for the writer.");
         let _ = writeln!(out, "fds_store_queued {}", w.queued);
+        self.models.render(out, self.scorer().models());
     }
 }
 

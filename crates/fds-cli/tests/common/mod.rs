@@ -5,8 +5,9 @@
 #![allow(clippy::unwrap_used, reason = "test helpers: a failure is the test failing")]
 
 use sqlx::{Connection, Executor, PgConnection};
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -150,5 +151,58 @@ impl Drop for Database {
             })
         })
         .join();
+    }
+}
+
+/// A running `fds serve` on `store_url` with JSON logs: the child, its address and
+/// the rest of its log lines.
+pub(crate) struct Serving {
+    pub(crate) child: std::process::Child,
+    pub(crate) addr: String,
+    pub(crate) lines: std::io::Lines<BufReader<std::process::ChildStderr>>,
+}
+
+pub(crate) const API_KEY: &str = "cli-test-key-0123456789";
+
+pub(crate) fn serve(store_url: &str) -> Serving {
+    serve_with(store_url, &[])
+}
+
+/// [`serve`] with more `FDS__…` settings.
+pub(crate) fn serve_with(store_url: &str, env: &[(&str, &str)]) -> Serving {
+    let mut child = fds()
+        .arg("serve")
+        .envs(env.iter().copied())
+        .env("FDS__SERVER__LISTEN", "127.0.0.1:0")
+        .env("FDS__API__KEYS", API_KEY)
+        .env("FDS__STORE__URL", store_url)
+        .env("FDS__LOG__FORMAT", "json")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("fds serve starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines.next().expect("serve logs before exiting").expect("line");
+        let entry: serde_json::Value = match serde_json::from_str(&line) {
+            Ok(v) => v,
+            Err(_) => continue,
+        };
+        if entry["fields"]["message"] == "fds api listening" {
+            break entry["fields"]["addr"].as_str().expect("addr").to_string();
+        }
+    };
+    Serving { child, addr, lines }
+}
+
+impl Serving {
+    /// SIGTERM, then the exit status and the log lines written until the exit.
+    pub(crate) fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let killed =
+            Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill runs");
+        assert!(killed.success());
+        let status = self.child.wait().expect("serve exits");
+        (status, self.lines.map_while(Result::ok).collect())
     }
 }

@@ -41,6 +41,10 @@ pub(crate) enum ModelCommand {
     Promote(crate::model_registry::PromoteArgs),
     /// List the registered models, newest first, with their role and hold-out figures.
     List(crate::model_registry::ListArgs),
+    /// Compare the champion and the challenger of a kind: both scored on the same
+    /// hold-out (the stored events and labels of the last `--holdout` period), and
+    /// their score histograms since the challenger began to shadow the champion.
+    Compare(crate::model_registry::CompareArgs),
 }
 
 /// The kinds of model `fds model train` can fit.
@@ -230,6 +234,7 @@ pub(crate) fn run(command: ModelCommand) -> Result<ExitCode> {
         },
         ModelCommand::Promote(args) => crate::model_registry::promote(args),
         ModelCommand::List(args) => crate::model_registry::list(args),
+        ModelCommand::Compare(args) => crate::model_registry::compare(args),
     }
 }
 

@@ -170,6 +170,22 @@ pub(crate) struct PromoteArgs {
 }
 
 #[derive(clap::Args)]
+pub(crate) struct CompareArgs {
+    /// Which kind's champion and challenger to compare.
+    #[arg(long, value_enum)]
+    kind: ModelKind,
+    /// The hold-out: the stored events of this last period (`7d`), labelled by the
+    /// stored labels, scored by both models from fresh velocity state.
+    #[arg(long, default_value = "7d", value_name = "PERIOD")]
+    holdout: String,
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
 pub(crate) struct ListArgs {
     #[arg(long)]
     config: Option<PathBuf>,
@@ -259,4 +275,142 @@ pub(crate) async fn follow(
         tracing::error!(%error, "loading the models from the registry failed; scoring with the rules alone");
     }
     fds_pipeline::models::spawn_poll(Arc::downgrade(pipeline), settings.poll_every)
+}
+
+/// What one model scored over a hold-out or a shadow period.
+#[derive(serde::Serialize)]
+struct Side {
+    version: String,
+    /// Measured on the hold-out; `None` without both classes among its labels.
+    holdout: Option<fds_ml::Evaluation>,
+    /// The score histogram since the challenger took its role (20 bins of 0.05).
+    shadow: [u64; fds_store::SCORE_BINS],
+}
+
+/// `fds model compare`: the champion and the challenger of a kind on the same
+/// hold-out (stored events and labels of the last period) and over the shadow period.
+pub(crate) fn compare(args: CompareArgs) -> Result<ExitCode> {
+    let period = match parse_duration(&args.holdout) {
+        Ok(p) if !p.is_zero() => p,
+        _ => bail!("--holdout must be a period such as 7d or 12h"),
+    };
+    let setup = match load_scoring(args.config.as_deref(), std::env::vars()) {
+        Ok(setup) => setup,
+        Err(errors) => {
+            eprint!("{errors}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let (features, _) = crate::setup::load_library(&setup.rules_dir)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let vault = Arc::new(fds_vault::Vault::new(setup.vault.clone()));
+    let store = runtime
+        .block_on(fds_store::open(&setup.store_url, vault))
+        .with_context(|| format!("opening the store at {}", redacted_url(&setup.store_url)))?;
+    let kind = store_kind(args.kind);
+    let registry = runtime.block_on(store.models()).context("reading the model registry")?;
+    let holder = |role: ModelRole| registry.iter().find(|m| m.kind == kind && m.role == role);
+    let (Some(champion), Some(challenger)) = (holder(ModelRole::Champion), holder(ModelRole::Challenger))
+    else {
+        eprintln!("the {} models need a champion and a challenger to compare", kind.as_str());
+        return Ok(ExitCode::FAILURE);
+    };
+    let mut models = Vec::new();
+    for info in [champion, challenger] {
+        let artifact = runtime
+            .block_on(store.model_artifact(&info.version))?
+            .with_context(|| format!("model {} has no artifact", info.version))?;
+        models.push(fds_pipeline::models::model_from_artifact(kind, &info.version, &artifact, &features)?);
+    }
+
+    // The hold-out: velocity state rebuilt from the longest window before it.
+    let now = chrono::Utc::now();
+    let from = now - chrono::Duration::from_std(period).context("--holdout is too long")?;
+    let labels = StoredLabels::new(runtime.block_on(store.labels(u32::MAX)).context("reading the labels")?);
+    let source = StoredEvents {
+        store: store.clone(),
+        runtime: runtime.handle().clone(),
+        from: from - features.longest_window(),
+        to: now,
+    };
+    let state = fds_features::InMemoryFeatures::new(features.clone());
+    let (mut scores, mut truth) = (vec![Vec::new(); models.len()], Vec::new());
+    source.replay(|event| {
+        let values = fds_features::FeatureStore::observe(&state, &event);
+        if event.occurred_at < from {
+            return;
+        }
+        truth.push(labels.fraud(&event));
+        for (model, scores) in models.iter().zip(&mut scores) {
+            scores.push(model.score(&event, &values).score);
+        }
+    })?;
+    let mut sides = Vec::new();
+    for ((model, info), scores) in models.iter().zip([champion, challenger]).zip(&scores) {
+        let weight = model.weight(&setup.scoring).max(f64::MIN_POSITIVE);
+        let thresholds =
+            [("review", setup.scoring.review_at / weight), ("block", setup.scoring.block_at / weight)];
+        let shadow = runtime.block_on(store.model_scores(&info.version, challenger.role_changed_at, now))?;
+        sides.push(Side {
+            version: info.version.clone(),
+            holdout: fds_ml::Evaluation::new(scores, scores, &truth, &thresholds).ok(),
+            shadow,
+        });
+    }
+    let shadow_psi = fds_ml::psi_of_counts(&sides[0].shadow, &sides[1].shadow).ok();
+    if args.json {
+        let report = serde_json::json!({
+            "kind": kind.as_str(),
+            "holdout": { "from": from, "to": now, "events": truth.len(),
+                         "fraud": truth.iter().filter(|f| **f).count() },
+            "shadow_since": challenger.role_changed_at,
+            "champion": sides[0],
+            "challenger": sides[1],
+            "shadow_psi": shadow_psi,
+        });
+        println!("{report}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let fraud = truth.iter().filter(|f| **f).count();
+    println!(
+        "hold-out    {} .. {}: {} events, {fraud} fraud",
+        from.format("%Y-%m-%dT%H:%M:%SZ"),
+        now.format("%Y-%m-%dT%H:%M:%SZ"),
+        truth.len()
+    );
+    println!("shadow      since {}", challenger.role_changed_at.format("%Y-%m-%dT%H:%M:%SZ"));
+    for (role, side) in ["champion", "challenger"].iter().zip(&sides) {
+        let measured = match &side.holdout {
+            Some(e) => {
+                let points: Vec<String> = e
+                    .operating_points
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{} recall {:.1} % fpr {:.3} %",
+                            p.name,
+                            100.0 * p.recall,
+                            100.0 * p.false_positive_rate
+                        )
+                    })
+                    .collect();
+                format!("roc-auc {:.4}, pr-auc {:.4}, {}", e.roc_auc, e.pr_auc, points.join(", "))
+            }
+            None => "not measured (the hold-out needs both classes)".to_string(),
+        };
+        let scored: u64 = side.shadow.iter().sum();
+        let mean = if scored == 0 {
+            0.0
+        } else {
+            side.shadow.iter().enumerate().map(|(i, &n)| (i as f64 + 0.5) * 0.05 * n as f64).sum::<f64>()
+                / scored as f64
+        };
+        println!("{role:<11} {}: hold-out {measured}", side.version);
+        println!("{:<11} shadow {scored} events scored, mean score {mean:.3}", "");
+    }
+    match shadow_psi {
+        Some(psi) => println!("shadow psi  {psi:.4} (challenger's scores against the champion's)"),
+        None => println!("shadow psi  - (no shadow scores yet)"),
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -89,6 +89,15 @@ fn training_from_the_store_registers_a_champion_then_a_challenger_and_promote_sw
     assert_eq!(listed.lines().count(), 4, "a header and three models: {listed}");
     assert!(listed.lines().any(|l| l.starts_with(&second) && l.contains("challenger")), "{listed}");
 
+    let compare = ["model", "compare", "--kind", "anomaly", "--holdout", "8d"];
+    let (ok, compared, stderr) = run(fds().env("FDS__STORE__URL", &url).args(compare));
+    assert!(ok, "{compared}\n{stderr}");
+    for (role, version) in [("champion", &first), ("challenger", &second)] {
+        let line = format!("{role:<11} {version}: hold-out roc-auc ");
+        assert!(compared.contains(&line), "both measured on the same hold-out: {compared}");
+    }
+    assert!(compared.contains("shadow psi  - (no shadow scores yet)"), "{compared}");
+
     let (ok, stdout, stderr) =
         run(fds().env("FDS__STORE__URL", &url).args(["model", "promote", &second, "--actor", "lee"]));
     assert!(ok, "{stdout}\n{stderr}");
@@ -168,6 +177,25 @@ fn serve_on_postgres_scores_with_the_champion_shadows_the_challenger_and_follows
         shadow_scores(&db.url, &challenger) > 0
     });
     assert_eq!(shadow_scores(&db.url, &challenger), 1);
+
+    let (ok, compared, stderr) = run(fds().env("FDS__STORE__URL", &db.url).args([
+        "model",
+        "compare",
+        "--kind",
+        "anomaly",
+        "--holdout",
+        "1d",
+        "--json",
+    ]));
+    assert!(ok, "{compared}\n{stderr}");
+    let compared: serde_json::Value = serde_json::from_str(&compared).unwrap();
+    for (role, version) in [("champion", &champion), ("challenger", &challenger)] {
+        assert_eq!(compared[role]["version"], version.as_str());
+        let scored: u64 =
+            compared[role]["shadow"].as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).sum();
+        assert_eq!(scored, 1, "the live event, scored by both: {compared}");
+    }
+    assert!(compared["shadow_psi"].is_f64(), "{compared}");
 
     let (ok, stdout, stderr) =
         run(fds().env("FDS__STORE__URL", &db.url).args(["model", "promote", &challenger, "--actor", "lee"]));

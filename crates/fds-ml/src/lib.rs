@@ -45,7 +45,7 @@ pub use calibration::{brier_score, reliability, Platt, ReliabilityBin};
 pub use error::{MetricError, MlError, SpecError, TableError};
 pub use forest::{average_path_length, IsolationForest, Params, FORMAT_VERSION};
 pub use metrics::{average_precision, roc_auc};
-pub use psi::psi;
+pub use psi::{psi, psi_of_counts};
 pub use spec::{BoundSpec, EventInputs, FeatureSpec, EVENT_COLUMNS, NEVER_CAP, SPEC_VERSION};
 pub use supervised::{
     Evaluation, Labelled, OperatingPoint, Split, SupervisedArtifact, SUPERVISED_FORMAT_VERSION,

@@ -45,6 +45,10 @@ pub(crate) enum ModelCommand {
     /// hold-out (the stored events and labels of the last `--holdout` period), and
     /// their score histograms since the challenger began to shadow the champion.
     Compare(crate::model_registry::CompareArgs),
+    /// Train from the store (as `train --since`) and, with `--promote-if-better`,
+    /// promote the new model when it beats the champion on its hold-out: the
+    /// command a scheduled job (Kubernetes CronJob) runs.
+    Retrain(crate::model_registry::RetrainArgs),
 }
 
 /// The kinds of model `fds model train` can fit.
@@ -235,6 +239,7 @@ pub(crate) fn run(command: ModelCommand) -> Result<ExitCode> {
         ModelCommand::Promote(args) => crate::model_registry::promote(args),
         ModelCommand::List(args) => crate::model_registry::list(args),
         ModelCommand::Compare(args) => crate::model_registry::compare(args),
+        ModelCommand::Retrain(args) => crate::model_registry::retrain(args),
     }
 }
 
@@ -341,8 +346,11 @@ pub(crate) fn train_model(
 }
 
 impl TrainArgs {
-    pub(crate) fn kind(&self) -> ModelKind {
-        self.kind
+    pub(crate) fn kind(&self) -> fds_store::ModelKind {
+        match self.kind {
+            ModelKind::Anomaly => fds_store::ModelKind::Anomaly,
+            ModelKind::Supervised => fds_store::ModelKind::Supervised,
+        }
     }
 
     /// Takes the rule library and the thresholds from the serving configuration.

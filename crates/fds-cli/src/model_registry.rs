@@ -92,45 +92,150 @@ fn store_kind(kind: ModelKind) -> fds_store::ModelKind {
     }
 }
 
+/// The configured store with its runtime, the serving rule library's feature set
+/// and the scoring thresholds: what the registry commands that train or score need.
+struct Registry {
+    runtime: tokio::runtime::Runtime,
+    store: Arc<dyn Store>,
+    setup: crate::config::ScoringSetup,
+    features: Arc<fds_features::FeatureSet>,
+}
+
+impl Registry {
+    /// Opens the configured store; `Err(code)` after printing a configuration problem.
+    fn open(config: Option<&std::path::Path>) -> Result<std::result::Result<Registry, ExitCode>> {
+        let setup = match load_scoring(config, std::env::vars()) {
+            Ok(setup) => setup,
+            Err(errors) => {
+                eprint!("{errors}");
+                return Ok(Err(ExitCode::from(2)));
+            }
+        };
+        let (features, _) = crate::setup::load_library(&setup.rules_dir)?;
+        let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+        let vault = Arc::new(fds_vault::Vault::new(setup.vault.clone()));
+        let store = runtime
+            .block_on(fds_store::open(&setup.store_url, vault))
+            .with_context(|| format!("opening the store at {}", redacted_url(&setup.store_url)))?;
+        Ok(Ok(Registry { runtime, store, setup, features }))
+    }
+
+    fn labels(&self) -> Result<StoredLabels> {
+        Ok(StoredLabels::new(
+            self.runtime.block_on(self.store.labels(u32::MAX)).context("reading the labels")?,
+        ))
+    }
+
+    fn events(&self, from: Timestamp, to: Timestamp) -> StoredEvents {
+        StoredEvents { store: self.store.clone(), runtime: self.runtime.handle().clone(), from, to }
+    }
+
+    /// The registered models, built from their artifacts for the serving feature set.
+    fn load(&self, infos: &[&ModelInfo]) -> Result<Vec<Arc<dyn fds_scoring::Model>>> {
+        let mut models = Vec::new();
+        for info in infos {
+            let artifact = self
+                .runtime
+                .block_on(self.store.model_artifact(&info.version))?
+                .with_context(|| format!("model {} has no artifact", info.version))?;
+            models.push(fds_pipeline::models::model_from_artifact(
+                info.kind,
+                &info.version,
+                &artifact,
+                &self.features,
+            )?);
+        }
+        Ok(models)
+    }
+
+    /// Scores the stored events of `[from, to)` with each of `models` (velocity state
+    /// rebuilt from the longest feature window before `from`) and measures them
+    /// against the stored labels at the points each model alone reaches review and
+    /// block; `None` for all without both classes.
+    fn holdout(
+        &self,
+        models: &[Arc<dyn fds_scoring::Model>],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Holdout> {
+        let labels = self.labels()?;
+        let state = fds_features::InMemoryFeatures::new(self.features.clone());
+        let (mut scores, mut truth) = (vec![Vec::new(); models.len()], Vec::new());
+        self.events(from - self.features.longest_window(), to).replay(|event| {
+            let values = fds_features::FeatureStore::observe(&state, &event);
+            if event.occurred_at < from {
+                return;
+            }
+            truth.push(labels.fraud(&event));
+            for (model, scores) in models.iter().zip(&mut scores) {
+                scores.push(model.score(&event, &values).score);
+            }
+        })?;
+        let scoring = &self.setup.scoring;
+        let evaluations = models
+            .iter()
+            .zip(&scores)
+            .map(|(model, scores)| {
+                let weight = model.weight(scoring).max(f64::MIN_POSITIVE);
+                let thresholds =
+                    [("review", scoring.review_at / weight), ("block", scoring.block_at / weight)];
+                fds_ml::Evaluation::new(scores, scores, &truth, &thresholds).ok()
+            })
+            .collect();
+        Ok(Holdout {
+            from,
+            to,
+            events: truth.len(),
+            fraud: truth.iter().filter(|f| **f).count(),
+            evaluations,
+        })
+    }
+}
+
+/// Models measured on the same stored events.
+struct Holdout {
+    from: Timestamp,
+    to: Timestamp,
+    events: usize,
+    fraud: usize,
+    /// Per model, in the order given.
+    evaluations: Vec<Option<fds_ml::Evaluation>>,
+}
+
 /// `fds model train --since PERIOD`: trains on the store and registers the model.
-pub(crate) fn train_from_store(mut args: TrainArgs) -> Result<ExitCode> {
+pub(crate) fn train_from_store(args: TrainArgs) -> Result<ExitCode> {
+    let registry = match Registry::open(args.config.as_deref())? {
+        Ok(registry) => registry,
+        Err(code) => return Ok(code),
+    };
+    train_and_register(args, &registry).map(|_| ExitCode::SUCCESS)
+}
+
+/// Trains on the store's events of `--since` and registers the model: the challenger
+/// of its kind, or the champion when the kind has none. Returns the registered model
+/// (`None`: that version was registered already).
+fn train_and_register(mut args: TrainArgs, registry: &Registry) -> Result<Option<ModelInfo>> {
     let Some(since) = args.since.clone() else { bail!("--since is needed to train from the store") };
     let period = match parse_duration(&since) {
         Ok(p) if !p.is_zero() => p,
         Ok(_) => bail!("--since must be longer than 0"),
         Err(why) => bail!("--since: {why}"),
     };
-    let setup = match load_scoring(args.config.as_deref(), std::env::vars()) {
-        Ok(setup) => setup,
-        Err(errors) => {
-            eprint!("{errors}");
-            return Ok(ExitCode::from(2));
-        }
-    };
-    args.use_serving(setup.rules_dir.clone(), &setup.scoring);
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let vault = Arc::new(fds_vault::Vault::new(setup.vault.clone()));
-    let store = runtime
-        .block_on(fds_store::open(&setup.store_url, vault))
-        .with_context(|| format!("opening the store at {}", redacted_url(&setup.store_url)))?;
+    args.use_serving(registry.setup.rules_dir.clone(), &registry.setup.scoring);
+    let (runtime, store) = (&registry.runtime, &registry.store);
     let now = chrono::Utc::now();
     let from = now - chrono::Duration::from_std(period).context("--since is too long")?;
-    let labels = StoredLabels::new(runtime.block_on(store.labels(u32::MAX)).context("reading the labels")?);
+    let labels = registry.labels()?;
     let (by_event, by_subscriber) = labels.counts();
     println!("labels      {by_event} events and {by_subscriber} subscribers labelled in the store");
-    let source = Source::Store(StoredEvents {
-        store: store.clone(),
-        runtime: runtime.handle().clone(),
-        from,
-        to: now,
-    });
-    let trained = train_model(&args, &source, &Labels::Stored(labels), &setup.scoring, true)?;
+    let source = Source::Store(registry.events(from, now));
+    let trained = train_model(&args, &source, &Labels::Stored(labels), &registry.setup.scoring, true)?;
     if let Some(out) = &args.out {
         std::fs::write(out, &trained.artifact).with_context(|| format!("writing {}", out.display()))?;
         println!("written     {}", out.display());
     }
 
-    let kind = store_kind(args.kind());
+    let kind = args.kind();
     let models = runtime.block_on(store.models()).context("reading the model registry")?;
     let role = if models.iter().any(|m| m.kind == kind && m.role == ModelRole::Champion) {
         ModelRole::Challenger
@@ -149,12 +254,83 @@ pub(crate) fn train_from_store(mut args: TrainArgs) -> Result<ExitCode> {
         created_at: now,
         created_by: args.actor.trim().to_string(),
     };
-    match runtime.block_on(store.register_model(&new, role)).context("registering the model")? {
+    let registered = runtime.block_on(store.register_model(&new, role)).context("registering the model")?;
+    match &registered {
         Some(info) => {
             println!("registered  {} as the {} {} model", info.version, info.role.as_str(), kind.as_str())
         }
         None => println!("registered  {} already (nothing changed)", new.version),
     }
+    Ok(registered)
+}
+
+#[derive(clap::Args)]
+pub(crate) struct RetrainArgs {
+    #[command(flatten)]
+    train: TrainArgs,
+    /// Promote the new challenger when, on its own hold-out (the newest events it
+    /// did not train on), its PR-AUC beats the champion's by at least `--min-gain`.
+    /// Without it, the challenger only shadows the champion.
+    #[arg(long)]
+    promote_if_better: bool,
+    /// The PR-AUC margin a challenger needs over the champion to be promoted.
+    #[arg(long, default_value_t = 0.0)]
+    min_gain: f64,
+}
+
+/// `fds model retrain`: train from the store (as `train --since`), then promote the
+/// new model if configured and it beats the champion on the same hold-out.
+pub(crate) fn retrain(args: RetrainArgs) -> Result<ExitCode> {
+    if args.train.since.is_none() {
+        bail!("fds model retrain trains from the store: --since is required");
+    }
+    if !(args.min_gain.is_finite() && args.min_gain >= 0.0) {
+        bail!("--min-gain must be a number >= 0");
+    }
+    let registry = match Registry::open(args.train.config.as_deref())? {
+        Ok(registry) => registry,
+        Err(code) => return Ok(code),
+    };
+    let actor = args.train.actor.trim().to_string();
+    let Some(new) = train_and_register(args.train, &registry)? else { return Ok(ExitCode::SUCCESS) };
+    if new.role == ModelRole::Champion {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let registry_models = registry.runtime.block_on(registry.store.models())?;
+    let Some(champion) = registry_models.iter().find(|m| m.kind == new.kind && m.role == ModelRole::Champion)
+    else {
+        bail!("the {} champion disappeared while retraining", new.kind.as_str());
+    };
+    let from = new.metrics["holdout_split"]["first_occurred_at"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .context("the new model has no hold-out to compare on")?;
+    let models = registry.load(&[champion, &new])?;
+    let holdout = registry.holdout(&models, from, chrono::Utc::now())?;
+    let pr_auc = |i: usize| holdout.evaluations[i].as_ref().map(|e| e.pr_auc);
+    let (Some(old), Some(challenger)) = (pr_auc(0), pr_auc(1)) else {
+        println!(
+            "compared    not measured: the hold-out needs both classes; {} stays champion",
+            champion.version
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    println!(
+        "compared    pr-auc {old:.4} champion {} vs {challenger:.4} challenger {} on {} events",
+        champion.version, new.version, holdout.events
+    );
+    if !args.promote_if_better || challenger < old + args.min_gain {
+        let why =
+            if args.promote_if_better { "it does not beat the champion" } else { "not asked to promote" };
+        println!("kept        {} as champion ({why})", champion.version);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let promoted = registry
+        .runtime
+        .block_on(registry.store.promote_model(&new.version, &actor, chrono::Utc::now()))?
+        .context("the new model disappeared before its promotion")?;
+    println!("promoted    {} to {} champion", promoted.version, promoted.kind.as_str());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -294,75 +470,37 @@ pub(crate) fn compare(args: CompareArgs) -> Result<ExitCode> {
         Ok(p) if !p.is_zero() => p,
         _ => bail!("--holdout must be a period such as 7d or 12h"),
     };
-    let setup = match load_scoring(args.config.as_deref(), std::env::vars()) {
-        Ok(setup) => setup,
-        Err(errors) => {
-            eprint!("{errors}");
-            return Ok(ExitCode::from(2));
-        }
+    let registry = match Registry::open(args.config.as_deref())? {
+        Ok(registry) => registry,
+        Err(code) => return Ok(code),
     };
-    let (features, _) = crate::setup::load_library(&setup.rules_dir)?;
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let vault = Arc::new(fds_vault::Vault::new(setup.vault.clone()));
-    let store = runtime
-        .block_on(fds_store::open(&setup.store_url, vault))
-        .with_context(|| format!("opening the store at {}", redacted_url(&setup.store_url)))?;
     let kind = store_kind(args.kind);
-    let registry = runtime.block_on(store.models()).context("reading the model registry")?;
-    let holder = |role: ModelRole| registry.iter().find(|m| m.kind == kind && m.role == role);
+    let listed = registry.runtime.block_on(registry.store.models()).context("reading the model registry")?;
+    let holder = |role: ModelRole| listed.iter().find(|m| m.kind == kind && m.role == role);
     let (Some(champion), Some(challenger)) = (holder(ModelRole::Champion), holder(ModelRole::Challenger))
     else {
         eprintln!("the {} models need a champion and a challenger to compare", kind.as_str());
         return Ok(ExitCode::FAILURE);
     };
-    let mut models = Vec::new();
-    for info in [champion, challenger] {
-        let artifact = runtime
-            .block_on(store.model_artifact(&info.version))?
-            .with_context(|| format!("model {} has no artifact", info.version))?;
-        models.push(fds_pipeline::models::model_from_artifact(kind, &info.version, &artifact, &features)?);
-    }
-
-    // The hold-out: velocity state rebuilt from the longest window before it.
+    let models = registry.load(&[champion, challenger])?;
     let now = chrono::Utc::now();
     let from = now - chrono::Duration::from_std(period).context("--holdout is too long")?;
-    let labels = StoredLabels::new(runtime.block_on(store.labels(u32::MAX)).context("reading the labels")?);
-    let source = StoredEvents {
-        store: store.clone(),
-        runtime: runtime.handle().clone(),
-        from: from - features.longest_window(),
-        to: now,
-    };
-    let state = fds_features::InMemoryFeatures::new(features.clone());
-    let (mut scores, mut truth) = (vec![Vec::new(); models.len()], Vec::new());
-    source.replay(|event| {
-        let values = fds_features::FeatureStore::observe(&state, &event);
-        if event.occurred_at < from {
-            return;
-        }
-        truth.push(labels.fraud(&event));
-        for (model, scores) in models.iter().zip(&mut scores) {
-            scores.push(model.score(&event, &values).score);
-        }
-    })?;
+    let holdout = registry.holdout(&models, from, now)?;
     let mut sides = Vec::new();
-    for ((model, info), scores) in models.iter().zip([champion, challenger]).zip(&scores) {
-        let weight = model.weight(&setup.scoring).max(f64::MIN_POSITIVE);
-        let thresholds =
-            [("review", setup.scoring.review_at / weight), ("block", setup.scoring.block_at / weight)];
-        let shadow = runtime.block_on(store.model_scores(&info.version, challenger.role_changed_at, now))?;
-        sides.push(Side {
-            version: info.version.clone(),
-            holdout: fds_ml::Evaluation::new(scores, scores, &truth, &thresholds).ok(),
-            shadow,
-        });
+    for (info, evaluation) in [champion, challenger].into_iter().zip(holdout.evaluations) {
+        let shadow = registry.runtime.block_on(registry.store.model_scores(
+            &info.version,
+            challenger.role_changed_at,
+            now,
+        ))?;
+        sides.push(Side { version: info.version.clone(), holdout: evaluation, shadow });
     }
     let shadow_psi = fds_ml::psi_of_counts(&sides[0].shadow, &sides[1].shadow).ok();
     if args.json {
         let report = serde_json::json!({
             "kind": kind.as_str(),
-            "holdout": { "from": from, "to": now, "events": truth.len(),
-                         "fraud": truth.iter().filter(|f| **f).count() },
+            "holdout": { "from": holdout.from, "to": holdout.to, "events": holdout.events,
+                         "fraud": holdout.fraud },
             "shadow_since": challenger.role_changed_at,
             "champion": sides[0],
             "challenger": sides[1],
@@ -371,12 +509,12 @@ pub(crate) fn compare(args: CompareArgs) -> Result<ExitCode> {
         println!("{report}");
         return Ok(ExitCode::SUCCESS);
     }
-    let fraud = truth.iter().filter(|f| **f).count();
     println!(
-        "hold-out    {} .. {}: {} events, {fraud} fraud",
-        from.format("%Y-%m-%dT%H:%M:%SZ"),
-        now.format("%Y-%m-%dT%H:%M:%SZ"),
-        truth.len()
+        "hold-out    {} .. {}: {} events, {} fraud",
+        holdout.from.format("%Y-%m-%dT%H:%M:%SZ"),
+        holdout.to.format("%Y-%m-%dT%H:%M:%SZ"),
+        holdout.events,
+        holdout.fraud
     );
     println!("shadow      since {}", challenger.role_changed_at.format("%Y-%m-%dT%H:%M:%SZ"));
     for (role, side) in ["champion", "challenger"].iter().zip(&sides) {

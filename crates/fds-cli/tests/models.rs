@@ -221,3 +221,51 @@ fn serve_on_postgres_scores_with_the_champion_shadows_the_challenger_and_follows
     let reloads = rest.iter().filter(|l| l.contains("models loaded from the registry")).count();
     assert!(reloads >= 1, "the promotion was picked up by the running process: {rest:?}");
 }
+
+/// `fds model <command> --kind supervised --since 60d --actor cron` with `extra`.
+fn supervised(url: &str, command: &str, extra: &[&str]) -> String {
+    let (ok, stdout, stderr) = run(fds()
+        .env("FDS__STORE__URL", url)
+        .args(["model", command, "--kind", "supervised", "--since", "60d", "--actor", "cron"])
+        .args(extra));
+    assert!(ok, "{stdout}\n{stderr}");
+    stdout
+}
+
+#[test]
+fn retrain_promotes_the_new_model_only_when_asked_and_it_beats_the_champion_on_its_hold_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/fds.db", dir.path().display());
+    stored_traffic(&url, dir.path(), 12_000);
+    let weak = ["--trees", "1", "--depth", "1"];
+    let champion = registered(&supervised(&url, "train", &weak));
+
+    let unasked = supervised(&url, "retrain", &["--trees", "40", "--seed", "2"]);
+    assert!(
+        unasked.contains(&format!("kept        {champion} as champion (not asked to promote)")),
+        "{unasked}"
+    );
+
+    let better = supervised(&url, "retrain", &["--trees", "40", "--seed", "3", "--promote-if-better"]);
+    let strong = registered(&better);
+    assert!(better.contains(&format!("promoted    {strong} to supervised champion")), "{better}");
+    assert!(models(&url).contains(&(strong.clone(), "champion".into())));
+    assert!(models(&url).contains(&(champion.clone(), "retired".into())));
+
+    let worse = supervised(&url, "retrain", &[&weak[..], &["--seed", "4", "--promote-if-better"]].concat());
+    assert!(
+        worse.contains(&format!("kept        {strong} as champion (it does not beat the champion)")),
+        "{worse}"
+    );
+    let promotions = runtime().block_on(async {
+        let store = fds_store::open(&url, vault()).await.unwrap();
+        store
+            .audit_records(0, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.entry.action == "model.promote")
+            .count()
+    });
+    assert_eq!(promotions, 1);
+}

@@ -25,15 +25,7 @@ pub fn psi(baseline: &[f64], current: &[f64], bins: usize) -> Result<f64, Metric
             return Err(MetricError::NonFinite { index });
         }
     }
-    let mut sorted = baseline.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let mut cuts: Vec<f64> = (1..bins).map(|i| sorted[i * sorted.len() / bins]).collect();
-    cuts.dedup();
-    // The lowest cut equal to the baseline minimum would leave the first bin empty by
-    // construction; drop it.
-    if cuts.first() == sorted.first() {
-        cuts.remove(0);
-    }
+    let cuts = quantile_cuts(baseline, bins);
     let b = shares(baseline, &cuts);
     let c = shares(current, &cuts);
     Ok(b.iter().zip(&c).map(|(b, c)| (c - b) * (c / b).ln()).sum())
@@ -58,6 +50,22 @@ pub fn psi_of_counts(baseline: &[u64], current: &[u64]) -> Result<f64, MetricErr
     };
     let (b, c) = (shares(baseline)?, shares(current)?);
     Ok(b.iter().zip(&c).map(|(b, c)| (c - b) * (c / b).ln()).sum())
+}
+
+/// The cut points of `bins` quantile bins of `baseline` (finite, not empty): at the
+/// i/`bins` quantiles, ties merged, a lowest cut equal to the minimum dropped. A value
+/// `x` falls in bin `cuts.partition_point(|c| *c <= x)` of `cuts.len() + 1`.
+pub(crate) fn quantile_cuts(baseline: &[f64], bins: usize) -> Vec<f64> {
+    let mut sorted = baseline.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mut cuts: Vec<f64> = (1..bins).map(|i| sorted[i * sorted.len() / bins]).collect();
+    cuts.dedup();
+    // The lowest cut equal to the baseline minimum would leave the first bin empty by
+    // construction; drop it.
+    if !cuts.is_empty() && cuts.first() == sorted.first() {
+        cuts.remove(0);
+    }
+    cuts
 }
 
 /// Share of `sample` in each bin, floored at [`MIN_SHARE`].

@@ -52,7 +52,10 @@ pub use dashboard::{Bucket, Dashboard, RuleHits, Tally};
 pub use error::StoreError;
 /// The vault a store is opened with (see [`open`]), re-exported for callers.
 pub use fds_vault::{KeyRing, Vault};
-pub use models::{hour_of, score_bin, ModelInfo, ModelKind, ModelRole, NewModel, ScoreTally, SCORE_BINS};
+pub use models::{
+    hour_of, score_bin, DriftReport, InputTally, ModelInfo, ModelKind, ModelRole, NewModel, ScoreTally,
+    SCORE_BINS,
+};
 pub use postgres::PgStore;
 pub use retention::{LegalHold, RemovedRows, RetentionPolicy, RetentionReport};
 pub use rotation::{rotate_keys, ResealBatch, RotationOptions, RotationReport, TableRotation};

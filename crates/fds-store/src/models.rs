@@ -101,6 +101,8 @@ pub struct ModelInfo {
     pub created_by: String,
     /// When the model took its current role.
     pub role_changed_at: Timestamp,
+    /// Since when the daily drift of its inputs or scores passed the alert threshold.
+    pub needs_retraining_since: Option<Timestamp>,
 }
 
 /// Bins of a score histogram: scores in 0..1, bin `i` holds `[i/20, (i+1)/20)`,
@@ -144,14 +146,58 @@ pub(crate) fn bins_from_rows(rows: Vec<(i64, i64)>) -> Result<[u64; SCORE_BINS],
     Ok(bins)
 }
 
+/// Input values of one model on one UTC day, counted per bin of its training
+/// baseline (see `fds_ml::Baseline`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputTally {
+    pub model_version: String,
+    pub day: chrono::NaiveDate,
+    pub input: String,
+    pub counts: Vec<u64>,
+}
+
+/// The drift of one model on one UTC day: the population stability index of each
+/// input (and of `score`) against its training baseline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DriftReport {
+    pub model_version: String,
+    pub day: chrono::NaiveDate,
+    pub psi: std::collections::BTreeMap<String, f64>,
+    /// Some PSI passed the alert threshold: the model is marked as needing retraining
+    /// (from `at`, unless it already was).
+    pub needs_retraining: bool,
+    pub at: Timestamp,
+}
+
+/// Counts per bin from `(input, bin, count)` rows, by input.
+pub(crate) fn inputs_from_rows(
+    rows: Vec<(String, i64, i64)>,
+) -> Result<std::collections::BTreeMap<String, Vec<u64>>, crate::StoreError> {
+    let corrupt = || crate::StoreError::corrupt("model_input_rollup", "bad bin or count");
+    let mut out: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+    for (input, bin, count) in rows {
+        let (bin, count) =
+            (usize::try_from(bin).map_err(|_| corrupt())?, u64::try_from(count).map_err(|_| corrupt())?);
+        if bin > 1_000 {
+            return Err(corrupt());
+        }
+        let counts = out.entry(input).or_default();
+        if counts.len() <= bin {
+            counts.resize(bin + 1, 0);
+        }
+        counts[bin] += count;
+    }
+    Ok(out)
+}
+
 /// `version, kind, role, metrics, trained_from, trained_to, feature_schema_hash,
-/// data_hash, created_at, created_by, role_changed_at`
-pub(crate) type ModelRow<T> = (String, String, String, String, T, T, String, String, T, String, T);
+/// data_hash, created_at, created_by, role_changed_at, needs_retraining_since`
+pub(crate) type ModelRow<T> = (String, String, String, String, T, T, String, String, T, String, T, Option<T>);
 
 /// The columns of a [`ModelRow`], in order (metrics as text on both backends).
 pub(crate) const MODEL_COLUMNS: &str =
     "version, kind, role, CAST(metrics AS TEXT), trained_from, trained_to, \
-     feature_schema_hash, data_hash, created_at, created_by, role_changed_at";
+     feature_schema_hash, data_hash, created_at, created_by, role_changed_at, needs_retraining_since";
 
 pub(crate) fn model_from_row<T>(
     row: ModelRow<T>,
@@ -170,6 +216,7 @@ pub(crate) fn model_from_row<T>(
         created_at,
         created_by,
         changed,
+        needs_retraining,
     ) = row;
     Ok(ModelInfo {
         version,
@@ -183,6 +230,7 @@ pub(crate) fn model_from_row<T>(
         created_at: time(created_at)?,
         created_by,
         role_changed_at: time(changed)?,
+        needs_retraining_since: needs_retraining.map(&time).transpose()?,
     })
 }
 

@@ -2,7 +2,7 @@
 
 use crate::audit::{AuditEntry, AuditHead, AuditRecord};
 use crate::dashboard::{Bucket, Dashboard};
-use crate::models::{ModelInfo, ModelRole, NewModel, ScoreTally, SCORE_BINS};
+use crate::models::{DriftReport, InputTally, ModelInfo, ModelRole, NewModel, ScoreTally, SCORE_BINS};
 use crate::retention::{LegalHold, RetentionPolicy, RetentionReport};
 use crate::rotation::ResealBatch;
 use crate::StoreError;
@@ -273,4 +273,26 @@ pub trait Store: Send + Sync + 'static {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<[u64; SCORE_BINS], StoreError>;
+
+    /// Adds input counts to the daily rollup of each model version.
+    async fn add_model_inputs(&self, tallies: &[InputTally]) -> Result<(), StoreError>;
+
+    /// The input counts of model `version` on UTC `day`, by input (counts per bin,
+    /// up to the highest bin counted).
+    async fn model_inputs(
+        &self,
+        version: &str,
+        day: chrono::NaiveDate,
+    ) -> Result<std::collections::BTreeMap<String, Vec<u64>>, StoreError>;
+
+    /// Stores (replacing) the drift of a model on a day; with `needs_retraining`,
+    /// marks the model from `at` unless it is marked already.
+    async fn save_model_drift(&self, report: &DriftReport) -> Result<(), StoreError>;
+
+    /// The stored daily drift of model `version`, newest day first: per day, the PSI
+    /// of each input.
+    async fn model_drift(
+        &self,
+        version: &str,
+    ) -> Result<Vec<(chrono::NaiveDate, std::collections::BTreeMap<String, f64>)>, StoreError>;
 }

@@ -16,7 +16,9 @@ CREATE TABLE models (
     data_hash           text        NOT NULL,
     created_at          timestamptz NOT NULL,
     created_by          text        NOT NULL,
-    role_changed_at     timestamptz NOT NULL
+    role_changed_at     timestamptz NOT NULL,
+    -- Set when the daily drift of the model's inputs or scores passed the alert threshold.
+    needs_retraining_since timestamptz
 );
 
 CREATE UNIQUE INDEX models_one_live_role_per_kind ON models (kind, role) WHERE role <> 'retired';
@@ -39,4 +41,25 @@ CREATE TABLE model_score_rollup (
     bin           smallint    NOT NULL CHECK (bin BETWEEN 0 AND 19),
     scores        bigint      NOT NULL,
     PRIMARY KEY (model_version, hour, bin)
+);
+
+-- Input values of the champions per UTC day, counted into the quantile bins of each
+-- model's training baseline (see `fds_ml::Baseline`): the live side of input drift.
+CREATE TABLE model_input_rollup (
+    model_version text        NOT NULL,
+    day           date        NOT NULL,
+    input         text        NOT NULL,
+    bin           smallint    NOT NULL,
+    count         bigint      NOT NULL,
+    PRIMARY KEY (model_version, day, input, bin)
+);
+
+-- The daily population stability index of each input (and `score`) of a model
+-- against its training baseline.
+CREATE TABLE model_drift (
+    model_version text             NOT NULL,
+    day           date             NOT NULL,
+    input         text             NOT NULL,
+    psi           double precision NOT NULL,
+    PRIMARY KEY (model_version, day, input)
 );

@@ -15,7 +15,9 @@ CREATE TABLE models (
     data_hash           TEXT    NOT NULL,
     created_at          INTEGER NOT NULL,
     created_by          TEXT    NOT NULL,
-    role_changed_at     INTEGER NOT NULL
+    role_changed_at     INTEGER NOT NULL,
+    -- Set when the daily drift of the model's inputs or scores passed the alert threshold.
+    needs_retraining_since INTEGER
 );
 
 CREATE UNIQUE INDEX models_one_live_role_per_kind ON models (kind, role) WHERE role <> 'retired';
@@ -37,4 +39,25 @@ CREATE TABLE model_score_rollup (
     bin           INTEGER NOT NULL CHECK (bin BETWEEN 0 AND 19),
     scores        INTEGER NOT NULL,
     PRIMARY KEY (model_version, hour, bin)
+);
+
+-- Input values of the champions per UTC day, counted into the quantile bins of each
+-- model's training baseline (see `fds_ml::Baseline`): the live side of input drift.
+CREATE TABLE model_input_rollup (
+    model_version TEXT    NOT NULL,
+    day           INTEGER    NOT NULL,
+    input         TEXT    NOT NULL,
+    bin           INTEGER    NOT NULL,
+    count         INTEGER NOT NULL,
+    PRIMARY KEY (model_version, day, input, bin)
+);
+
+-- The daily population stability index of each input (and `score`) of a model
+-- against its training baseline.
+CREATE TABLE model_drift (
+    model_version TEXT    NOT NULL,
+    day           INTEGER    NOT NULL,
+    input         TEXT    NOT NULL,
+    psi           REAL    NOT NULL,
+    PRIMARY KEY (model_version, day, input)
 );

@@ -201,3 +201,104 @@ pub(super) async fn scores(
     .await?;
     crate::models::bins_from_rows(rows.into_iter().map(|(b, n)| (i64::from(b), n)).collect())
 }
+
+pub(super) async fn add_inputs(pool: &PgPool, tallies: &[crate::InputTally]) -> Result<(), StoreError> {
+    let (mut versions, mut days, mut inputs, mut bins, mut counts) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for tally in tallies {
+        for (bin, &n) in tally.counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+            versions.push(tally.model_version.as_str());
+            days.push(tally.day);
+            inputs.push(tally.input.as_str());
+            bins.push(i16::try_from(bin).unwrap_or(i16::MAX));
+            counts.push(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+    }
+    if versions.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO model_input_rollup (model_version, day, input, bin, count) \
+         SELECT v, d, i, b, SUM(n) \
+         FROM UNNEST($1::text[], $2::date[], $3::text[], $4::smallint[], $5::bigint[]) AS t(v, d, i, b, n) \
+         GROUP BY v, d, i, b \
+         ON CONFLICT (model_version, day, input, bin) DO UPDATE \
+             SET count = model_input_rollup.count + excluded.count",
+    )
+    .bind(&versions)
+    .bind(&days)
+    .bind(&inputs)
+    .bind(&bins)
+    .bind(&counts)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn inputs(
+    pool: &PgPool,
+    version: &str,
+    day: chrono::NaiveDate,
+) -> Result<std::collections::BTreeMap<String, Vec<u64>>, StoreError> {
+    let rows: Vec<(String, i16, i64)> = sqlx::query_as(
+        "SELECT input, bin, count FROM model_input_rollup WHERE model_version = $1 AND day = $2",
+    )
+    .bind(version)
+    .bind(day)
+    .fetch_all(pool)
+    .await?;
+    crate::models::inputs_from_rows(rows.into_iter().map(|(i, b, n)| (i, i64::from(b), n)).collect())
+}
+
+pub(super) async fn save_drift(pool: &PgPool, report: &crate::DriftReport) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("DELETE FROM model_drift WHERE model_version = $1 AND day = $2")
+        .bind(&report.model_version)
+        .bind(report.day)
+        .execute(&mut *tx)
+        .await?;
+    let (inputs, values): (Vec<&str>, Vec<f64>) = report.psi.iter().map(|(i, p)| (i.as_str(), *p)).unzip();
+    sqlx::query(
+        "INSERT INTO model_drift (model_version, day, input, psi) \
+         SELECT $1, $2, i, p FROM UNNEST($3::text[], $4::float8[]) AS t(i, p)",
+    )
+    .bind(&report.model_version)
+    .bind(report.day)
+    .bind(&inputs)
+    .bind(&values)
+    .execute(&mut *tx)
+    .await?;
+    if report.needs_retraining {
+        sqlx::query(
+            "UPDATE models SET needs_retraining_since = COALESCE(needs_retraining_since, $1) WHERE version = $2",
+        )
+        .bind(report.at)
+        .bind(&report.model_version)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn drift(
+    pool: &PgPool,
+    version: &str,
+) -> Result<Vec<(chrono::NaiveDate, std::collections::BTreeMap<String, f64>)>, StoreError> {
+    let rows: Vec<(chrono::NaiveDate, String, f64)> = sqlx::query_as(
+        "SELECT day, input, psi FROM model_drift WHERE model_version = $1 ORDER BY day DESC, input",
+    )
+    .bind(version)
+    .fetch_all(pool)
+    .await?;
+    let mut out: Vec<(chrono::NaiveDate, std::collections::BTreeMap<String, f64>)> = Vec::new();
+    for (day, input, psi) in rows {
+        match out.last_mut() {
+            Some((last, values)) if *last == day => {
+                values.insert(input, psi);
+            }
+            _ => out.push((day, [(input, psi)].into())),
+        }
+    }
+    Ok(out)
+}

@@ -424,6 +424,29 @@ impl Store for SqliteStore {
     ) -> Result<[u64; crate::SCORE_BINS], StoreError> {
         models::scores(&self.pool, version, from, to).await
     }
+
+    async fn add_model_inputs(&self, tallies: &[crate::InputTally]) -> Result<(), StoreError> {
+        models::add_inputs(&self.pool, tallies).await
+    }
+
+    async fn model_inputs(
+        &self,
+        version: &str,
+        day: chrono::NaiveDate,
+    ) -> Result<std::collections::BTreeMap<String, Vec<u64>>, StoreError> {
+        models::inputs(&self.pool, version, day).await
+    }
+
+    async fn save_model_drift(&self, report: &crate::DriftReport) -> Result<(), StoreError> {
+        models::save_drift(&self.pool, report).await
+    }
+
+    async fn model_drift(
+        &self,
+        version: &str,
+    ) -> Result<Vec<(chrono::NaiveDate, std::collections::BTreeMap<String, f64>)>, StoreError> {
+        models::drift(&self.pool, version).await
+    }
 }
 
 /// Inserts `label` unless its id is stored; whether it was new.

@@ -194,3 +194,96 @@ pub(super) async fn scores(
     .await?;
     crate::models::bins_from_rows(rows)
 }
+
+/// A UTC day as stored: the microseconds of its midnight.
+fn day_micros(day: chrono::NaiveDate) -> i64 {
+    to_micros(day.and_time(chrono::NaiveTime::MIN).and_utc())
+}
+
+pub(super) async fn add_inputs(pool: &SqlitePool, tallies: &[crate::InputTally]) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    for tally in tallies {
+        for (bin, &n) in tally.counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+            sqlx::query(
+                "INSERT INTO model_input_rollup (model_version, day, input, bin, count) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (model_version, day, input, bin) DO UPDATE SET count = count + excluded.count",
+            )
+            .bind(&tally.model_version)
+            .bind(day_micros(tally.day))
+            .bind(&tally.input)
+            .bind(bin as i64)
+            .bind(i64::try_from(n).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn inputs(
+    pool: &SqlitePool,
+    version: &str,
+    day: chrono::NaiveDate,
+) -> Result<std::collections::BTreeMap<String, Vec<u64>>, StoreError> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT input, bin, count FROM model_input_rollup WHERE model_version = ? AND day = ?",
+    )
+    .bind(version)
+    .bind(day_micros(day))
+    .fetch_all(pool)
+    .await?;
+    crate::models::inputs_from_rows(rows)
+}
+
+pub(super) async fn save_drift(pool: &SqlitePool, report: &crate::DriftReport) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("DELETE FROM model_drift WHERE model_version = ? AND day = ?")
+        .bind(&report.model_version)
+        .bind(day_micros(report.day))
+        .execute(&mut *tx)
+        .await?;
+    for (input, psi) in &report.psi {
+        sqlx::query("INSERT INTO model_drift (model_version, day, input, psi) VALUES (?, ?, ?, ?)")
+            .bind(&report.model_version)
+            .bind(day_micros(report.day))
+            .bind(input)
+            .bind(psi)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if report.needs_retraining {
+        sqlx::query(
+            "UPDATE models SET needs_retraining_since = COALESCE(needs_retraining_since, ?) WHERE version = ?",
+        )
+        .bind(to_micros(report.at))
+        .bind(&report.model_version)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn drift(
+    pool: &SqlitePool,
+    version: &str,
+) -> Result<Vec<(chrono::NaiveDate, std::collections::BTreeMap<String, f64>)>, StoreError> {
+    let rows: Vec<(i64, String, f64)> = sqlx::query_as(
+        "SELECT day, input, psi FROM model_drift WHERE model_version = ? ORDER BY day DESC, input",
+    )
+    .bind(version)
+    .fetch_all(pool)
+    .await?;
+    let mut out: Vec<(chrono::NaiveDate, std::collections::BTreeMap<String, f64>)> = Vec::new();
+    for (day, input, psi) in rows {
+        let day = from_micros(day, "model_drift")?.date_naive();
+        match out.last_mut() {
+            Some((last, values)) if *last == day => {
+                values.insert(input, psi);
+            }
+            _ => out.push((day, [(input, psi)].into())),
+        }
+    }
+    Ok(out)
+}

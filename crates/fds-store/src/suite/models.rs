@@ -5,7 +5,7 @@
 use crate::audit::actions;
 use crate::fixtures::{minutes, t0};
 use crate::test_db::Subject;
-use crate::{verify_chain, ModelKind, ModelRole, NewModel, ScoreTally, SCORE_BINS};
+use crate::{verify_chain, DriftReport, InputTally, ModelKind, ModelRole, NewModel, ScoreTally, SCORE_BINS};
 use serde_json::json;
 
 on_both_backends!(
@@ -16,6 +16,7 @@ on_both_backends!(
     the_database_refuses_a_second_champion_of_a_kind,
     concurrent_promotions_leave_exactly_one_champion_and_a_valid_chain,
     score_histograms_add_up_per_model_over_the_hours_asked_for,
+    input_counts_add_up_per_day_and_a_drift_report_replaces_the_days_and_marks_the_model_once,
 );
 
 fn model(version: &str, kind: ModelKind, minute: i64) -> NewModel {
@@ -214,4 +215,54 @@ async fn score_histograms_add_up_per_model_over_the_hours_asked_for(s: Subject) 
     assert_eq!((both[0], both[3], both[19], both.iter().sum::<u64>()), (15, 2, 2, 19));
     assert_eq!((first[3], first.iter().sum::<u64>()), (0, 17), "the later hour is outside");
     assert_eq!((other[7], other.iter().sum::<u64>()), (4, 4));
+}
+
+async fn input_counts_add_up_per_day_and_a_drift_report_replaces_the_days_and_marks_the_model_once(
+    s: Subject,
+) {
+    let store = s.store;
+    store.register_model(&model("anomaly-1", ModelKind::Anomaly, 0), ModelRole::Champion).await.unwrap();
+    let day = t0().date_naive();
+    let next = day.succ_opt().unwrap();
+    let tally = |day, input: &str, counts: Vec<u64>| InputTally {
+        model_version: "anomaly-1".into(),
+        day,
+        input: input.into(),
+        counts,
+    };
+    store
+        .add_model_inputs(&[
+            tally(day, "amount", vec![1, 0, 2]),
+            tally(day, "amount", vec![1, 1]),
+            tally(day, "local_hour", vec![0, 0, 0, 5]),
+            tally(next, "amount", vec![9]),
+        ])
+        .await
+        .unwrap();
+
+    let counted = store.model_inputs("anomaly-1", day).await.unwrap();
+    assert_eq!(counted["amount"], [2, 1, 2]);
+    assert_eq!(counted["local_hour"], [0, 0, 0, 5]);
+    assert_eq!(store.model_inputs("anomaly-1", next).await.unwrap()["amount"], [9]);
+    assert!(store.model_inputs("anomaly-2", day).await.unwrap().is_empty());
+
+    let report = |psi: &[(&str, f64)], needs_retraining, minute| DriftReport {
+        model_version: "anomaly-1".into(),
+        day,
+        psi: psi.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        needs_retraining,
+        at: t0() + minutes(minute),
+    };
+    store.save_model_drift(&report(&[("amount", 0.05), ("score", 0.01)], false, 1)).await.unwrap();
+    assert_eq!(store.models().await.unwrap()[0].needs_retraining_since, None);
+    store.save_model_drift(&report(&[("amount", 0.4)], true, 2)).await.unwrap();
+    store.save_model_drift(&report(&[("amount", 0.5)], true, 3)).await.unwrap();
+
+    let drift = store.model_drift("anomaly-1").await.unwrap();
+    assert_eq!(drift, [(day, [("amount".to_string(), 0.5)].into())], "the day's report is replaced");
+    assert_eq!(
+        store.models().await.unwrap()[0].needs_retraining_since,
+        Some(t0() + minutes(2)),
+        "marked once"
+    );
 }

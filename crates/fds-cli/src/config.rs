@@ -444,7 +444,7 @@ impl Config {
 
 /// The configuration table: `file` (if any), then the `FDS__*` entries of `env`;
 /// problems (unreadable file, bad keys, unknown sections) are added to `problems`.
-fn layers(
+pub(crate) fn layers(
     file: Option<&Path>,
     env: impl IntoIterator<Item = (String, String)>,
     problems: &mut Vec<String>,

@@ -49,6 +49,11 @@ pub(crate) enum ModelCommand {
     /// promote the new model when it beats the champion on its hold-out: the
     /// command a scheduled job (Kubernetes CronJob) runs.
     Retrain(crate::model_registry::RetrainArgs),
+    /// Measure and store a day's drift of the champions (PSI of every input and of
+    /// the score against the training baseline); exits 1 when one needs retraining
+    /// (`[models] psi_alert`). `fds serve` / `fds worker` measure today's every
+    /// `[models] drift_every` and export it on `/metrics`.
+    Drift(crate::model_registry::DriftArgs),
 }
 
 /// The kinds of model `fds model train` can fit.
@@ -240,6 +245,7 @@ pub(crate) fn run(command: ModelCommand) -> Result<ExitCode> {
         ModelCommand::List(args) => crate::model_registry::list(args),
         ModelCommand::Compare(args) => crate::model_registry::compare(args),
         ModelCommand::Retrain(args) => crate::model_registry::retrain(args),
+        ModelCommand::Drift(args) => crate::model_registry::drift(args),
     }
 }
 
@@ -445,6 +451,7 @@ fn train(
     };
     let started = Instant::now();
     let spec_hash = spec_hash(&spec)?;
+    let names = spec.column_names();
     let artifact =
         AnomalyArtifact::new(spec, forest, &sample, args.quantile, args.saturation_quantile, training)
             .context("computing the score threshold")?;
@@ -497,7 +504,13 @@ fn train(
             ),
         }
     }
+    let mut scores = [0u64; fds_store::SCORE_BINS];
+    for raw in artifact.forest.score_all(&sample).context("scoring the training rows")? {
+        scores[fds_store::score_bin(artifact.map_score(raw))] += 1;
+    }
+    let baseline = fds_ml::Baseline::new(&names, &sample, scores.to_vec());
     let metrics = serde_json::json!({
+        "baseline": baseline,
         "holdout_split": (holdout).then(|| held_out.split()),
         "holdout": evaluation,
         "training": artifact.training,
@@ -657,7 +670,13 @@ fn train_supervised(args: &TrainArgs, source: &Source, labels: &Labels) -> Resul
         fit.as_secs_f64()
     );
     let Some(window) = window else { bail!("{} holds no valid events", source.name()) };
+    let mut scores = [0u64; fds_store::SCORE_BINS];
+    for row in train.data.chunks_exact(artifact.spec.n_columns().max(1)) {
+        scores[fds_store::score_bin(artifact.probability(row))] += 1;
+    }
+    let baseline = fds_ml::Baseline::new(&artifact.spec.column_names(), &train.data, scores.to_vec());
     let metrics = serde_json::json!({
+        "baseline": baseline,
         "holdout_split": artifact.holdout_split,
         "holdout": artifact.holdout,
         "calibration": artifact.calibration_metrics,

@@ -425,8 +425,9 @@ fn render(models: &[ModelInfo]) -> String {
         let figure = |name: &str| {
             m.metrics["holdout"][name].as_f64().map_or_else(|| "-".to_string(), |v| format!("{v:.4}"))
         };
+        let flag = if m.needs_retraining_since.is_some() { "  (needs retraining)" } else { "" };
         out.push_str(&format!(
-            "{:<28} {:<10} {:<10} {:>7} {:>7}  {:<21}  {}\n",
+            "{:<28} {:<10} {:<10} {:>7} {:>7}  {:<21}  {}{flag}\n",
             m.version,
             m.kind.as_str(),
             m.role.as_str(),
@@ -450,7 +451,9 @@ pub(crate) async fn follow(
     if let Err(error) = fds_pipeline::models::reload(pipeline).await {
         tracing::error!(%error, "loading the models from the registry failed; scoring with the rules alone");
     }
-    fds_pipeline::models::spawn_poll(Arc::downgrade(pipeline), settings.poll_every)
+    let drift =
+        fds_pipeline::models::DriftSettings { every: settings.drift_every, threshold: settings.psi_alert };
+    fds_pipeline::models::spawn_poll(Arc::downgrade(pipeline), settings.poll_every, Some(drift))
 }
 
 /// What one model scored over a hold-out or a shadow period.
@@ -551,4 +554,53 @@ pub(crate) fn compare(args: CompareArgs) -> Result<ExitCode> {
         None => println!("shadow psi  - (no shadow scores yet)"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+pub(crate) struct DriftArgs {
+    /// The UTC day to measure (`2026-12-01`; default: today).
+    #[arg(long)]
+    day: Option<chrono::NaiveDate>,
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+/// `fds model drift`: measures and stores a day's drift of the champions against
+/// their training baselines (the alert threshold is `[models] psi_alert`); exits 1
+/// when a champion needs retraining, so a scheduled job can alert on it.
+pub(crate) fn drift(args: DriftArgs) -> Result<ExitCode> {
+    let settings = match crate::model_config::ModelSettings::load(args.config.as_deref(), std::env::vars()) {
+        Ok(settings) => settings,
+        Err(errors) => {
+            eprint!("{errors}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let now = chrono::Utc::now();
+    let day = args.day.unwrap_or_else(|| now.date_naive());
+    with_store(args.config.as_deref(), async |store| {
+        let mut alert = false;
+        for info in store.models().await?.iter().filter(|m| m.role == ModelRole::Champion) {
+            let report =
+                fds_pipeline::models::drift_report(store, info, day, settings.psi_alert, now).await?;
+            let Some(report) = report else {
+                println!(
+                    "{:<28} {day}: nothing to measure (no baseline or no traffic counted)",
+                    info.version
+                );
+                continue;
+            };
+            alert |= report.needs_retraining;
+            let worst = report.psi.iter().max_by(|a, b| a.1.total_cmp(b.1));
+            let (input, psi) = worst.map_or(("-", 0.0), |(i, p)| (i.as_str(), *p));
+            println!(
+                "{:<28} {day}: {} inputs measured, highest psi {psi:.4} ({input}), score psi {}{}",
+                info.version,
+                report.psi.len(),
+                report.psi.get("score").map_or_else(|| "-".to_string(), |p| format!("{p:.4}")),
+                if report.needs_retraining { ", needs retraining" } else { "" }
+            );
+        }
+        Ok(if alert { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    })
 }

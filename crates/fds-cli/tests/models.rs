@@ -269,3 +269,72 @@ fn retrain_promotes_the_new_model_only_when_asked_and_it_beats_the_champion_on_i
     });
     assert_eq!(promotions, 1);
 }
+
+#[test]
+fn serve_measures_the_drift_of_traffic_unlike_the_training_data_and_flags_the_champion() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/fds.db", dir.path().display());
+    stored_traffic(&url, dir.path(), 6_000);
+    let champion = registered(&train(&url, "anomaly", "1"));
+    let server = serve_with(
+        &url,
+        &[
+            ("FDS__MODELS__POLL_EVERY", "1"),
+            ("FDS__MODELS__DRIFT_EVERY", "1"),
+            ("FDS__MODELS__PSI_ALERT", "0.25"),
+        ],
+    );
+    let client = reqwest::Client::new();
+    // Forty payments far above anything the model was trained on.
+    runtime().block_on(async {
+        for n in 0..40 {
+            let event = serde_json::json!({
+                "event_id": format!("big-{n}"), "occurred_at": chrono::Utc::now().to_rfc3339(),
+                "subscriber": format!("0107777{n:04}"), "type": "payment", "amount": 50_000_000 + n,
+                "method": "card", "merchant_id": "m", "merchant_category": "retail"
+            });
+            let answer = client
+                .post(format!("http://{}/v1/score", server.addr))
+                .bearer_auth(API_KEY)
+                .json(&event)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status().as_u16(), 200);
+        }
+    });
+    let flagged = format!("fds_model_needs_retraining{{version=\"{champion}\"}} 1");
+    wait_until("the champion flagged on /metrics", Duration::from_secs(30), || {
+        let metrics = runtime().block_on(async {
+            client.get(format!("http://{}/metrics", server.addr)).send().await.unwrap().text().await.unwrap()
+        });
+        metrics.contains(&flagged)
+    });
+
+    let (ok, measured, _) = run(fds().env("FDS__STORE__URL", &url).args(["model", "drift"]));
+    assert!(!ok, "a champion needing retraining fails the check: {measured}");
+    assert!(measured.contains(&champion) && measured.contains("needs retraining"), "{measured}");
+    let (ok, listed, _) = run(fds().env("FDS__STORE__URL", &url).args(["model", "list"]));
+    assert!(
+        ok && listed.lines().any(|l| l.starts_with(&champion) && l.ends_with("(needs retraining)")),
+        "{listed}"
+    );
+    let (status, rest) = server.terminate();
+    assert!(status.success(), "serve exited with {status}: {rest:?}");
+}
+
+#[test]
+fn the_drift_check_passes_a_champion_that_has_seen_no_traffic_today() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/fds.db", dir.path().display());
+    stored_traffic(&url, dir.path(), 6_000);
+    let champion = registered(&train(&url, "anomaly", "1"));
+
+    let (ok, measured, stderr) = run(fds().env("FDS__STORE__URL", &url).args(["model", "drift"]));
+
+    assert!(ok, "{measured}\n{stderr}");
+    assert!(
+        measured.contains(&format!("{champion:<28} ")) && measured.contains("nothing to measure"),
+        "{measured}"
+    );
+}

@@ -10,14 +10,23 @@
 //! (champions' scores from the decisions, challengers' from the shadow) to the
 //! store's hourly rollup. A model whose artifact does not load or fit the feature set
 //! is left out with an error logged: the others, and the rules, keep scoring.
+//!
+//! Drift: each champion's input values are counted per UTC day into the quantile
+//! bins of its training baseline (stored with the model's metrics) and written with
+//! the score tallies; [`drift_report`] compares a day's counts (and score histogram)
+//! with the baseline by PSI, stores the result and marks a model whose PSI passes the
+//! threshold as needing retraining. The poll computes today's report every
+//! [`DriftSettings::every`] and `/metrics` exports the latest.
 
 use crate::metrics::{header, label_value, Counter};
 use crate::Pipeline;
 use fds_core::{Event, FeatureValue, Reason};
 use fds_features::FeatureSet;
-use fds_ml::{AnomalyArtifact, SupervisedArtifact};
+use fds_ml::{AnomalyArtifact, Baseline, BoundSpec, FeatureSpec, InputBaseline, SupervisedArtifact};
 use fds_scoring::{AnomalyModel, Model, SupervisedModel};
-use fds_store::{ModelKind, ModelRole, ScoreTally, Store, StoreError, SCORE_BINS};
+use fds_store::{
+    DriftReport, InputTally, ModelInfo, ModelKind, ModelRole, ScoreTally, Store, StoreError, SCORE_BINS,
+};
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -33,6 +42,12 @@ pub struct LiveModels {
     challengers: RwLock<Vec<Arc<dyn Model>>>,
     /// Scores per (model version, hour in µs since the epoch) not yet stored.
     tallies: Mutex<HashMap<(String, i64), [u64; SCORE_BINS]>>,
+    /// The champions whose inputs are counted for drift.
+    watches: RwLock<Vec<Arc<DriftWatch>>>,
+    /// Input counts per (model version, UTC day) not yet stored, per input.
+    inputs: Mutex<HashMap<(String, chrono::NaiveDate), (Arc<DriftWatch>, Vec<Vec<u64>>)>>,
+    /// The latest drift report of each champion.
+    reports: Mutex<Vec<DriftReport>>,
     reloads: Counter,
     failures: Counter,
 }
@@ -68,16 +83,56 @@ pub fn model_from_artifact(
     })
 }
 
+/// A champion's row layout and training baseline: what its inputs are counted by.
+pub struct DriftWatch {
+    version: String,
+    spec: BoundSpec,
+    utc_offset: chrono::FixedOffset,
+    inputs: Vec<InputBaseline>,
+}
+
+impl DriftWatch {
+    /// The watch of a model from its artifact's spec and the baseline in its metrics;
+    /// `None` for a model trained without a baseline or whose spec does not fit.
+    fn new(info: &ModelInfo, artifact: &str, features: &FeatureSet) -> Option<DriftWatch> {
+        let baseline: Baseline = serde_json::from_value(info.metrics.get("baseline")?.clone()).ok()?;
+        let value: serde_json::Value = serde_json::from_str(artifact).ok()?;
+        let spec: FeatureSpec = serde_json::from_value(value.get("spec")?.clone()).ok()?;
+        let names = spec.column_names();
+        if names.len() != baseline.inputs.len()
+            || names.iter().zip(&baseline.inputs).any(|(n, i)| *n != i.name)
+        {
+            return None;
+        }
+        let spec = spec.bind(features.names()).ok()?;
+        Some(DriftWatch {
+            version: info.version.clone(),
+            spec,
+            utc_offset: features.utc_offset(),
+            inputs: baseline.inputs,
+        })
+    }
+}
+
+/// How often a serving process measures today's drift, and the PSI that alerts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DriftSettings {
+    pub every: Duration,
+    /// A PSI above this marks the model as needing retraining (0.25: a significant shift).
+    pub threshold: f64,
+}
+
 /// The champions and challengers of the registry at version `version`.
 struct Loaded {
     version: u64,
     champions: Vec<Arc<dyn Model>>,
     challengers: Vec<Arc<dyn Model>>,
+    watches: Vec<Arc<DriftWatch>>,
 }
 
 async fn load(store: &dyn Store, features: &FeatureSet) -> Result<Loaded, StoreError> {
     let version = store.model_registry_version().await?;
-    let mut loaded = Loaded { version, champions: Vec::new(), challengers: Vec::new() };
+    let mut loaded = Loaded { version, champions: Vec::new(), challengers: Vec::new(), watches: Vec::new() };
     let mut models = store.models().await?;
     // Scoring order: anomaly, then supervised.
     models.sort_by_key(|m| m.kind);
@@ -89,7 +144,12 @@ async fn load(store: &dyn Store, features: &FeatureSet) -> Result<Loaded, StoreE
         };
         let Some(artifact) = store.model_artifact(&info.version).await? else { continue };
         match model_from_artifact(info.kind, &info.version, &artifact, features) {
-            Ok(model) => into.push(model),
+            Ok(model) => {
+                into.push(model);
+                if info.role == ModelRole::Champion {
+                    loaded.watches.extend(DriftWatch::new(&info, &artifact, features).map(Arc::new));
+                }
+            }
             Err(error) => {
                 tracing::error!(%error, role = info.role.as_str(), "model left out: it does not load");
             }
@@ -127,6 +187,7 @@ pub async fn reload(pipeline: &Pipeline) -> Result<bool, StoreError> {
     let champions = loaded.champions;
     pipeline.update_scorer(|current| current.with_models_replaced(champions));
     *live.challengers.write() = loaded.challengers;
+    *live.watches.write() = loaded.watches;
     *live.loaded.lock() = Some(loaded.version);
     live.reloads.inc();
     Ok(true)
@@ -134,11 +195,17 @@ pub async fn reload(pipeline: &Pipeline) -> Result<bool, StoreError> {
 
 /// Polls the registry version every `every` and reloads on a change; writes the
 /// score tallies at each poll. Stops when the pipeline is dropped.
-pub fn spawn_poll(pipeline: Weak<Pipeline>, every: Duration) -> tokio::task::JoinHandle<()> {
+/// With `drift`, measures today's drift of the champions every `drift.every` too.
+pub fn spawn_poll(
+    pipeline: Weak<Pipeline>,
+    every: Duration,
+    drift: Option<DriftSettings>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
+        let mut measured: Option<tokio::time::Instant> = None;
         loop {
             tick.tick().await;
             let Some(pipeline) = pipeline.upgrade() else { break };
@@ -148,8 +215,73 @@ pub fn spawn_poll(pipeline: Weak<Pipeline>, every: Duration) -> tokio::task::Joi
             if let Err(error) = pipeline.models.flush(pipeline.store().as_ref()).await {
                 tracing::warn!(%error, "storing model score histograms failed; retrying at the next poll");
             }
+            let Some(drift) = drift else { continue };
+            if measured.is_some_and(|at| at.elapsed() < drift.every) {
+                continue;
+            }
+            measured = Some(tokio::time::Instant::now());
+            if let Err(error) = measure_drift(&pipeline, drift.threshold).await {
+                tracing::warn!(%error, "measuring model drift failed; retrying later");
+            }
         }
     })
+}
+
+/// Measures and stores today's drift of the champions, keeping the reports for `/metrics`.
+async fn measure_drift(pipeline: &Pipeline, threshold: f64) -> Result<(), StoreError> {
+    let store = pipeline.store().as_ref();
+    let now = pipeline.clock().now();
+    let mut reports = Vec::new();
+    for info in store.models().await?.into_iter().filter(|m| m.role == ModelRole::Champion) {
+        if let Some(report) = drift_report(store, &info, now.date_naive(), threshold, now).await? {
+            if report.needs_retraining {
+                tracing::warn!(model = %info.version, day = %report.day, "model drift passed the alert threshold");
+            }
+            reports.push(report);
+        }
+    }
+    *pipeline.models.reports.lock() = reports;
+    Ok(())
+}
+
+/// The drift of model `info` on UTC `day`: the PSI of each input's counts and of the
+/// score histogram against its training baseline, stored (marking the model when a
+/// PSI passes `threshold`). `None` when the model has no baseline or nothing was
+/// counted that day.
+pub async fn drift_report(
+    store: &dyn Store,
+    info: &ModelInfo,
+    day: chrono::NaiveDate,
+    threshold: f64,
+    at: fds_core::Timestamp,
+) -> Result<Option<DriftReport>, StoreError> {
+    let Some(baseline) =
+        info.metrics.get("baseline").and_then(|b| serde_json::from_value::<Baseline>(b.clone()).ok())
+    else {
+        return Ok(None);
+    };
+    let counted = store.model_inputs(&info.version, day).await?;
+    let mut psi = std::collections::BTreeMap::new();
+    for input in &baseline.inputs {
+        let Some(live) = counted.get(&input.name) else { continue };
+        let mut live = live.clone();
+        live.resize(input.counts.len(), 0);
+        if let Ok(value) = fds_ml::psi_of_counts(&input.counts, &live) {
+            psi.insert(input.name.clone(), value);
+        }
+    }
+    let start = day.and_time(chrono::NaiveTime::MIN).and_utc();
+    let scores = store.model_scores(&info.version, start, start + chrono::Duration::days(1)).await?;
+    if let Ok(value) = fds_ml::psi_of_counts(&baseline.score, &scores) {
+        psi.insert("score".to_string(), value);
+    }
+    if psi.is_empty() {
+        return Ok(None);
+    }
+    let needs_retraining = psi.values().any(|p| *p > threshold);
+    let report = DriftReport { model_version: info.version.clone(), day, psi, needs_retraining, at };
+    store.save_model_drift(&report).await?;
+    Ok(Some(report))
 }
 
 impl LiveModels {
@@ -167,15 +299,45 @@ impl LiveModels {
             return;
         }
         let hour = fds_store::hour_of(event.occurred_at).timestamp_micros();
-        let mut tallies = self.tallies.lock();
-        for (version, score) in scores {
-            tallies.entry((version, hour)).or_insert([0; SCORE_BINS])[fds_store::score_bin(score)] += 1;
+        {
+            let mut tallies = self.tallies.lock();
+            for (version, score) in scores {
+                tallies.entry((version, hour)).or_insert([0; SCORE_BINS])[fds_store::score_bin(score)] += 1;
+            }
+        }
+        self.count_inputs(event, features);
+    }
+
+    /// Counts the champions' input values of `event` into their baseline bins.
+    fn count_inputs(&self, event: &Event, features: &[FeatureValue]) {
+        let watches = self.watches.read().clone();
+        if watches.is_empty() {
+            return;
+        }
+        let day = event.occurred_at.date_naive();
+        let (mut scratch, mut row) = (Vec::new(), Vec::new());
+        for watch in watches {
+            if features.len() < watch.spec.n_inputs() {
+                continue;
+            }
+            fds_scoring::feature_row(&watch.spec, event, features, watch.utc_offset, &mut scratch, &mut row);
+            let mut inputs = self.inputs.lock();
+            let (_, counts) = inputs.entry((watch.version.clone(), day)).or_insert_with(|| {
+                let empty = watch.inputs.iter().map(|i| vec![0; i.counts.len()]).collect();
+                (watch.clone(), empty)
+            });
+            for ((x, input), counts) in row.iter().zip(&watch.inputs).zip(counts.iter_mut()) {
+                if let Some(n) = counts.get_mut(input.bin(*x)) {
+                    *n += 1;
+                }
+            }
         }
     }
 
     /// Writes the tallies to the store's hourly rollup; on failure they are kept
     /// for the next call.
     pub(crate) async fn flush(&self, store: &dyn Store) -> Result<(), StoreError> {
+        self.flush_inputs(store).await?;
         let taken = std::mem::take(&mut *self.tallies.lock());
         if taken.is_empty() {
             return Ok(());
@@ -203,6 +365,41 @@ impl LiveModels {
         Ok(())
     }
 
+    /// Writes the input counts to the store's daily rollup; on failure they are kept.
+    async fn flush_inputs(&self, store: &dyn Store) -> Result<(), StoreError> {
+        let taken = std::mem::take(&mut *self.inputs.lock());
+        let tallies: Vec<InputTally> = taken
+            .iter()
+            .flat_map(|((version, day), (watch, counts))| {
+                watch.inputs.iter().zip(counts).map(|(input, counts)| InputTally {
+                    model_version: version.clone(),
+                    day: *day,
+                    input: input.name.clone(),
+                    counts: counts.clone(),
+                })
+            })
+            .collect();
+        if tallies.is_empty() {
+            return Ok(());
+        }
+        if let Err(error) = store.add_model_inputs(&tallies).await {
+            let mut inputs = self.inputs.lock();
+            for (key, (watch, counts)) in taken {
+                let (_, into) = inputs.entry(key).or_insert_with(|| {
+                    let empty = watch.inputs.iter().map(|i| vec![0; i.counts.len()]).collect();
+                    (watch.clone(), empty)
+                });
+                for (into, counts) in into.iter_mut().zip(counts) {
+                    for (into, n) in into.iter_mut().zip(counts) {
+                        *into += n;
+                    }
+                }
+            }
+            return Err(error);
+        }
+        Ok(())
+    }
+
     /// The challengers scored in shadow.
     pub fn challengers(&self) -> Vec<Arc<dyn Model>> {
         self.challengers.read().clone()
@@ -222,6 +419,37 @@ impl LiveModels {
                     label_value(m.version())
                 );
             }
+        }
+        let reports = self.reports.lock().clone();
+        header(
+            out,
+            "fds_model_drift_psi",
+            "gauge",
+            "Today's PSI of a champion's input or score vs its training baseline.",
+        );
+        for report in &reports {
+            for (input, psi) in &report.psi {
+                let _ = writeln!(
+                    out,
+                    "fds_model_drift_psi{{version=\"{}\",input=\"{}\"}} {psi}",
+                    label_value(&report.model_version),
+                    label_value(input)
+                );
+            }
+        }
+        header(
+            out,
+            "fds_model_needs_retraining",
+            "gauge",
+            "1 when a champion's drift passed the alert threshold today.",
+        );
+        for report in &reports {
+            let _ = writeln!(
+                out,
+                "fds_model_needs_retraining{{version=\"{}\"}} {}",
+                label_value(&report.model_version),
+                u8::from(report.needs_retraining)
+            );
         }
         header(out, "fds_model_reloads_total", "counter", "Model sets loaded from the registry.");
         let _ = writeln!(out, "fds_model_reloads_total {}", self.reloads.get());

@@ -45,12 +45,16 @@ pub struct LiveModels {
     /// The champions whose inputs are counted for drift.
     watches: RwLock<Vec<Arc<DriftWatch>>>,
     /// Input counts per (model version, UTC day) not yet stored, per input.
-    inputs: Mutex<HashMap<(String, chrono::NaiveDate), (Arc<DriftWatch>, Vec<Vec<u64>>)>>,
+    inputs: Mutex<InputCounts>,
     /// The latest drift report of each champion.
     reports: Mutex<Vec<DriftReport>>,
     reloads: Counter,
     failures: Counter,
 }
+
+/// Input counts per (model version, UTC day): the model's watch and, per input, the
+/// count per baseline bin.
+type InputCounts = HashMap<(String, chrono::NaiveDate), (Arc<DriftWatch>, Vec<Vec<u64>>)>;
 
 /// Why a model could not be put to work.
 #[derive(Debug, thiserror::Error)]
@@ -455,5 +459,151 @@ impl LiveModels {
         let _ = writeln!(out, "fds_model_reloads_total {}", self.reloads.get());
         header(out, "fds_model_reload_failures_total", "counter", "Registry reads that failed.");
         let _ = writeln!(out, "fds_model_reload_failures_total {}", self.failures.get());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ManualClock, PipelineConfig};
+    use chrono::TimeZone;
+    use fds_store::NewModel;
+    use std::time::Instant;
+
+    fn now() -> fds_core::Timestamp {
+        chrono::Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap()
+    }
+
+    /// A pipeline over an in-memory store, no rules, no velocity features.
+    async fn pipeline() -> Arc<Pipeline> {
+        let features = Arc::new(FeatureSet::from_toml_str("").expect("no features"));
+        let rules = fds_rules::RulePack::from_sources(
+            Vec::new(),
+            Default::default(),
+            features.names(),
+            chrono::FixedOffset::east_opt(0).expect("utc"),
+        )
+        .expect("an empty rule pack");
+        let scorer = fds_scoring::Scorer::new(Arc::new(rules), features.clone(), Default::default());
+        let vault = Arc::new(fds_store::Vault::new(fds_store::KeyRing::generate_local()));
+        let store = fds_store::open("sqlite::memory:", vault).await.expect("store");
+        let pipeline = Pipeline::start(
+            scorer,
+            Arc::new(fds_features::InMemoryFeatures::new(features)),
+            store,
+            Arc::new(ManualClock::new(now())),
+            PipelineConfig::default(),
+        )
+        .await
+        .expect("pipeline starts");
+        Arc::new(pipeline)
+    }
+
+    /// An anomaly model over the event columns alone, fitted with `seed`.
+    fn anomaly(seed: u64) -> NewModel {
+        let spec = fds_scoring::anomaly_spec(&FeatureSet::from_toml_str("").expect("no features"));
+        let width = spec.n_columns();
+        let rows: Vec<f64> =
+            (0..200).flat_map(|i| (0..width).map(move |c| f64::from((i * 7 + c as i32) % 13))).collect();
+        let params = fds_ml::Params { trees: 10, sample_size: 64, seed };
+        let forest = fds_ml::IsolationForest::fit(&rows, width, &params)
+            .expect("fits")
+            .with_feature_names(spec.column_names())
+            .expect("named");
+        let training = fds_ml::TrainingInfo {
+            first_occurred_at: now().to_rfc3339(),
+            last_occurred_at: now().to_rfc3339(),
+            events: 200,
+            rows: 200,
+            data_hash: fds_ml::data_hash(&rows),
+        };
+        let names = spec.column_names();
+        let artifact = AnomalyArtifact::new(spec, forest, &rows, 0.9, 1.0, training).expect("artifact");
+        let mut json = Vec::new();
+        artifact.write_json(&mut json).expect("json");
+        let baseline = Baseline::new(&names, &rows, vec![1; SCORE_BINS]);
+        NewModel {
+            version: artifact.version.clone(),
+            kind: ModelKind::Anomaly,
+            artifact: String::from_utf8(json).expect("utf-8"),
+            metrics: serde_json::json!({ "baseline": baseline }),
+            trained_from: now(),
+            trained_to: now(),
+            feature_schema_hash: "f".repeat(64),
+            data_hash: artifact.training.data_hash,
+            created_at: now(),
+            created_by: "test".into(),
+        }
+    }
+
+    fn payment(id: &str) -> Event {
+        Event::from_value(
+            serde_json::json!({
+                "event_id": id, "occurred_at": now().to_rfc3339(), "subscriber": "01012345678",
+                "type": "payment", "amount": 1000, "method": "carrier_billing",
+                "merchant_id": "m-1", "merchant_category": "game"
+            }),
+            None,
+        )
+        .expect("a valid payment")
+    }
+
+    fn versions(models: &[Arc<dyn Model>]) -> Vec<String> {
+        models.iter().map(|m| m.version().to_string()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_promotion_replaces_the_scorers_champion_keeps_its_rules_and_the_challenger_is_only_shadowed() {
+        let pipeline = pipeline().await;
+        let store = pipeline.store().clone();
+        let (a, b) = (anomaly(1), anomaly(2));
+        store.register_model(&a, ModelRole::Champion).await.unwrap();
+        store.register_model(&b, ModelRole::Challenger).await.unwrap();
+        let rules = pipeline.scorer().rules().clone();
+
+        assert!(reload(&pipeline).await.unwrap());
+        assert!(!reload(&pipeline).await.unwrap(), "nothing changed: nothing reloaded");
+        assert_eq!(versions(pipeline.scorer().models()), [a.version.clone()]);
+        assert_eq!(versions(&pipeline.models.challengers()), [b.version.clone()]);
+        let decided = pipeline.submit_event(payment("e-1"), Instant::now()).await.unwrap();
+        assert_eq!(
+            decided.decision().model_versions,
+            [format!("anomaly@{}", a.version)],
+            "the challenger never acts"
+        );
+
+        store.promote_model(&b.version, "lee", now()).await.unwrap();
+        assert!(reload(&pipeline).await.unwrap());
+        let decided = pipeline.submit_event(payment("e-2"), Instant::now()).await.unwrap();
+
+        assert_eq!(decided.decision().model_versions, [format!("anomaly@{}", b.version)]);
+        assert!(pipeline.models.challengers().is_empty());
+        assert!(Arc::ptr_eq(pipeline.scorer().rules(), &rules), "the rules stay");
+        pipeline.flush().await.unwrap();
+        let day = (now() - chrono::Duration::hours(1), now() + chrono::Duration::hours(1));
+        let scored = |version: String| {
+            let store = store.clone();
+            async move { store.model_scores(&version, day.0, day.1).await.unwrap().iter().sum::<u64>() }
+        };
+        assert_eq!(scored(a.version.clone()).await, 1, "e-1 by the champion");
+        assert_eq!(scored(b.version.clone()).await, 2, "e-1 in shadow, e-2 as champion");
+        let inputs = store.model_inputs(&b.version, now().date_naive()).await.unwrap();
+        assert_eq!(inputs["amount"].iter().sum::<u64>(), 1, "the champion's inputs are counted for drift");
+    }
+
+    #[tokio::test]
+    async fn a_champion_whose_artifact_does_not_load_is_left_out_and_the_others_score() {
+        let pipeline = pipeline().await;
+        let mut broken = anomaly(1);
+        broken.version = "anomaly-broken".into();
+        broken.artifact = "{\"format_version\": 99}".into();
+        broken.kind = ModelKind::Supervised;
+        pipeline.store().register_model(&broken, ModelRole::Champion).await.unwrap();
+        let good = anomaly(2);
+        pipeline.store().register_model(&good, ModelRole::Champion).await.unwrap();
+
+        assert!(reload(&pipeline).await.unwrap());
+
+        assert_eq!(versions(pipeline.scorer().models()), [good.version]);
     }
 }

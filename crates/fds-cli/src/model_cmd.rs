@@ -1,9 +1,11 @@
 //! `fds model ...`: the models beside the rules. `train` fits the anomaly model or the
 //! supervised model on a JSONL event file (the supervised one with the simulator's
 //! ground truth as labels, split by time into training, calibration and hold-out rows)
-//! and writes its artifact; `eval` trains either model on a labelled CSV and reports how
-//! well its scores rank the labelled rows (the anomaly model does not use the labels to
-//! train).
+//! and writes its artifact, or, with `--since`, on the store's events and labels and
+//! registers it (the store side is `model_registry.rs`, with `list`, `promote`,
+//! `compare`, `retrain` and `drift`); `eval` trains either model on a labelled CSV and
+//! reports how well its scores rank the labelled rows (the anomaly model does not use
+//! the labels to train).
 
 use crate::{eval, setup};
 use anyhow::{bail, Context, Result};
@@ -26,14 +28,18 @@ pub(crate) enum ModelCommand {
     /// train; the supervised one trains on the first 60 % of the rows, calibrates on the
     /// next 20 % and is measured on the last 20 %, in file order).
     Eval(EvalArgs),
-    /// Train a model on a JSONL event file and write its artifact.
+    /// Train a model on a JSONL event file and write its artifact, or (`--since`) on
+    /// the store's events and labels and register it.
     ///
-    /// The events are replayed in file order through fresh velocity state (as `fds eval`
-    /// does) to build one row per event. Anomaly: the forest and its score threshold are
+    /// The events are replayed in event-time order through fresh velocity state (as
+    /// `fds eval` does) to build one row per event. Anomaly: the forest and its score threshold are
     /// fitted on a uniform sample of the rows. Supervised: rows are labelled fraud when
     /// the event's subscriber is a fraud line in `--truth`, and split by time: the oldest
     /// rows train the trees, the next ones calibrate the probability, the newest ones
-    /// (the hold-out) only measure. Training from the store is a later step.
+    /// (the hold-out) only measure. From the store, labels are the stored ones (an
+    /// event's own, else its subscriber's), the anomaly model also leaves the newest
+    /// rows out to measure them, and the model is registered as the challenger (the
+    /// champion when its kind has none) with its hold-out figures and training baseline.
     Train(TrainArgs),
     /// Make a registered model the champion of its kind (the old champion is retired;
     /// audited). Running `fds serve` / `fds worker` processes pick it up within their

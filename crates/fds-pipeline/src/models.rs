@@ -563,8 +563,8 @@ mod tests {
 
         assert!(reload(&pipeline).await.unwrap());
         assert!(!reload(&pipeline).await.unwrap(), "nothing changed: nothing reloaded");
-        assert_eq!(versions(pipeline.scorer().models()), [a.version.clone()]);
-        assert_eq!(versions(&pipeline.models.challengers()), [b.version.clone()]);
+        assert_eq!(versions(pipeline.scorer().models()), std::slice::from_ref(&a.version));
+        assert_eq!(versions(&pipeline.models.challengers()), std::slice::from_ref(&b.version));
         let decided = pipeline.submit_event(payment("e-1"), Instant::now()).await.unwrap();
         assert_eq!(
             decided.decision().model_versions,

@@ -6,6 +6,9 @@
 //! block, queue the record for the batched store writer — and the metrics that count
 //! it. It must never parse HTTP or Kafka framing, render HTML, or hold SQL: those
 //! belong to the edges (`fds-web`, `fds-stream`) and to `fds-store`.
+//!
+//! `models.rs` keeps the scorer's models in step with the store's model registry
+//! (champions live, challengers in shadow, score and input tallies, daily drift).
 
 mod blocks;
 pub mod clock;

@@ -338,3 +338,30 @@ fn the_drift_check_passes_a_champion_that_has_seen_no_traffic_today() {
         "{measured}"
     );
 }
+
+#[test]
+fn an_import_scores_with_the_registrys_champion_like_serve_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/fds.db", dir.path().display());
+    stored_traffic(&url, dir.path(), 6_000);
+    let champion = registered(&train(&url, "anomaly", "1"));
+    let file = dir.path().join("late.jsonl");
+    let event = serde_json::json!({
+        "event_id": "late-1", "occurred_at": chrono::Utc::now().to_rfc3339(), "subscriber": "01055550000",
+        "type": "payment", "amount": 1000, "method": "card", "merchant_id": "m", "merchant_category": "retail"
+    });
+    std::fs::write(&file, format!("{event}\n")).unwrap();
+
+    let (ok, stdout, stderr) = run(fds()
+        .env("FDS__STORE__URL", &url)
+        .args(["import", "--quiet", "--rejects"])
+        .arg(dir.path().join("late-rejects.jsonl"))
+        .arg(&file));
+
+    assert!(ok, "{stdout}\n{stderr}");
+    let decision = runtime().block_on(async {
+        let store = fds_store::open(&url, vault()).await.unwrap();
+        store.decision_for_event("late-1").await.unwrap().expect("stored")
+    });
+    assert_eq!(decision.model_versions, [format!("anomaly@{champion}")]);
+}

@@ -189,6 +189,9 @@ pub async fn reload(pipeline: &Pipeline) -> Result<bool, StoreError> {
         "models loaded from the registry"
     );
     let champions = loaded.champions;
+    let versions: Vec<String> = champions.iter().map(|m| m.version().to_string()).collect();
+    // Drift reports of models no longer champion are out of date until the next measure.
+    live.reports.lock().retain(|r| versions.contains(&r.model_version));
     pipeline.update_scorer(|current| current.with_models_replaced(champions));
     *live.challengers.write() = loaded.challengers;
     *live.watches.write() = loaded.watches;

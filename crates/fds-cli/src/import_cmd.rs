@@ -51,7 +51,9 @@ pub(crate) fn run(args: ImportArgs) -> Result<ExitCode> {
         let mut config = ImportConfig::new(&args.rejects);
         config.sort_chunk = args.sort_chunk;
         config.progress = !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
-        import(&pipeline, &args.files, &config).await.context("importing")
+        let summary = import(&pipeline, &args.files, &config).await.context("importing")?;
+        crate::model_registry::flush_tallies(&pipeline).await;
+        anyhow::Ok(summary)
     })?;
     println!("read        {}", summary.read);
     println!("scored      {}", summary.scored);

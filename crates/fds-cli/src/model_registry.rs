@@ -604,3 +604,11 @@ pub(crate) fn drift(args: DriftArgs) -> Result<ExitCode> {
         Ok(if alert { ExitCode::FAILURE } else { ExitCode::SUCCESS })
     })
 }
+
+/// Writes the model tallies still in memory at shutdown; a failure is logged (the
+/// decisions are stored already, only monitoring counts are lost).
+pub(crate) async fn flush_tallies(pipeline: &fds_pipeline::Pipeline) {
+    if let Err(error) = fds_pipeline::models::flush(pipeline).await {
+        tracing::warn!(%error, "storing the last model score and input counts failed");
+    }
+}

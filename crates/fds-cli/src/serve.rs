@@ -54,6 +54,7 @@ async fn serve(config: Config) -> Result<()> {
     tracing::info!("draining decisions to the store");
     models.abort();
     pipeline.drain().await.context("draining decisions to the store")?;
+    crate::model_registry::flush_tallies(&pipeline).await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -57,6 +57,7 @@ pub(crate) fn run(config_file: Option<&Path>) -> Result<ExitCode> {
         let stats = worker.run(setup::shutdown_signal()).await.context("consuming")?;
         models.abort();
         pipeline.flush().await.context("flushing decisions to the store")?;
+        crate::model_registry::flush_tallies(&pipeline).await;
         let _ = stop_retention.send(());
         let _ = retention.await;
         let _ = stop_ops.send(());

@@ -272,8 +272,7 @@ impl Pipeline {
             }
             idle.await;
         }
-        self.writer.flush().await?;
-        self.models.flush(self.store.as_ref()).await
+        self.writer.flush().await
     }
 
     /// Validates and scores one event given as JSON bytes.
@@ -438,8 +437,7 @@ impl Pipeline {
 
     /// Returns once every decision made so far is durably stored.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.writer.flush().await?;
-        self.models.flush(self.store.as_ref()).await
+        self.writer.flush().await
     }
 
     /// Appends the pipeline's metrics in the Prometheus text format.

@@ -200,6 +200,14 @@ pub async fn reload(pipeline: &Pipeline) -> Result<bool, StoreError> {
     Ok(true)
 }
 
+/// Writes the score and input tallies held in memory to the store (the poll does it
+/// at each tick): call it at shutdown, after [`Pipeline::drain`]. Kept apart from
+/// [`Pipeline::flush`], which the stream worker awaits before committing offsets:
+/// monitoring tallies must never hold up or fail a batch.
+pub async fn flush(pipeline: &Pipeline) -> Result<(), StoreError> {
+    pipeline.models.flush(pipeline.store().as_ref()).await
+}
+
 /// Polls the registry version every `every` and reloads on a change; writes the
 /// score tallies at each poll. Stops when the pipeline is dropped.
 /// With `drift`, measures today's drift of the champions every `drift.every` too.
@@ -582,7 +590,7 @@ mod tests {
         assert_eq!(decided.decision().model_versions, [format!("anomaly@{}", b.version)]);
         assert!(pipeline.models.challengers().is_empty());
         assert!(Arc::ptr_eq(pipeline.scorer().rules(), &rules), "the rules stay");
-        pipeline.flush().await.unwrap();
+        flush(&pipeline).await.unwrap();
         let day = (now() - chrono::Duration::hours(1), now() + chrono::Duration::hours(1));
         let scored = |version: String| {
             let store = store.clone();

@@ -31,6 +31,8 @@ pub(crate) struct Config {
     pub(crate) kafka: crate::kafka_config::KafkaSettings,
     /// `[retention]`: the retention schedule of the long-running commands.
     pub(crate) retention: RetentionSettings,
+    /// `[models]`: how the model registry is followed.
+    pub(crate) models: crate::model_config::ModelSettings,
 }
 
 impl Config {
@@ -312,8 +314,8 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-const SECTIONS: [&str; 9] =
-    ["server", "store", "api", "rules", "scoring", "log", "vault", "kafka", "retention"];
+const SECTIONS: [&str; 10] =
+    ["server", "store", "api", "rules", "scoring", "log", "vault", "kafka", "retention", "models"];
 
 /// Values that `env` overrides are written in: numbers and booleans as such, anything
 /// else as a string.
@@ -363,6 +365,10 @@ impl Config {
         let log: RawLog = section(&table, "log", &mut problems);
         let vault: RawVault = section(&table, "vault", &mut problems);
         let retention = retention_settings(section(&table, "retention", &mut problems), &mut problems);
+        let models = crate::model_config::ModelSettings::from_raw(
+            section(&table, "models", &mut problems),
+            &mut problems,
+        );
         let kafka = crate::kafka_config::KafkaSettings::from_raw(
             section(&table, "kafka", &mut problems),
             &mut problems,
@@ -431,13 +437,14 @@ impl Config {
             vault,
             kafka,
             retention,
+            models,
         })
     }
 }
 
 /// The configuration table: `file` (if any), then the `FDS__*` entries of `env`;
 /// problems (unreadable file, bad keys, unknown sections) are added to `problems`.
-fn layers(
+pub(crate) fn layers(
     file: Option<&Path>,
     env: impl IntoIterator<Item = (String, String)>,
     problems: &mut Vec<String>,

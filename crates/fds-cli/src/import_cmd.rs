@@ -46,10 +46,14 @@ pub(crate) fn run(args: ImportArgs) -> Result<ExitCode> {
         let pipeline = setup::pipeline(&setup_config.store_url, vault, scorer, &setup_config.rules_dir)
             .await
             .with_context(|| format!("store {}", redacted_url(&setup_config.store_url)))?;
+        // The registry's champions score imported events as they score live ones.
+        fds_pipeline::models::reload(&pipeline).await.context("loading the models from the registry")?;
         let mut config = ImportConfig::new(&args.rejects);
         config.sort_chunk = args.sort_chunk;
         config.progress = !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
-        import(&pipeline, &args.files, &config).await.context("importing")
+        let summary = import(&pipeline, &args.files, &config).await.context("importing")?;
+        crate::model_registry::flush_tallies(&pipeline).await;
+        anyhow::Ok(summary)
     })?;
     println!("read        {}", summary.read);
     println!("scored      {}", summary.scored);

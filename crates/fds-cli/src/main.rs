@@ -12,6 +12,8 @@ mod kafka_config;
 mod keys_cmd;
 mod migrate_cmd;
 mod model_cmd;
+mod model_config;
+mod model_registry;
 mod pack_cmd;
 mod retention_cmd;
 mod rules_cmd;

@@ -1,9 +1,11 @@
 //! `fds model ...`: the models beside the rules. `train` fits the anomaly model or the
 //! supervised model on a JSONL event file (the supervised one with the simulator's
 //! ground truth as labels, split by time into training, calibration and hold-out rows)
-//! and writes its artifact; `eval` trains either model on a labelled CSV and reports how
-//! well its scores rank the labelled rows (the anomaly model does not use the labels to
-//! train).
+//! and writes its artifact, or, with `--since`, on the store's events and labels and
+//! registers it (the store side is `model_registry.rs`, with `list`, `promote`,
+//! `compare`, `retrain` and `drift`); `eval` trains either model on a labelled CSV and
+//! reports how well its scores rank the labelled rows (the anomaly model does not use
+//! the labels to train).
 
 use crate::{eval, setup};
 use anyhow::{bail, Context, Result};
@@ -26,15 +28,38 @@ pub(crate) enum ModelCommand {
     /// train; the supervised one trains on the first 60 % of the rows, calibrates on the
     /// next 20 % and is measured on the last 20 %, in file order).
     Eval(EvalArgs),
-    /// Train a model on a JSONL event file and write its artifact.
+    /// Train a model on a JSONL event file and write its artifact, or (`--since`) on
+    /// the store's events and labels and register it.
     ///
-    /// The events are replayed in file order through fresh velocity state (as `fds eval`
-    /// does) to build one row per event. Anomaly: the forest and its score threshold are
+    /// The events are replayed in event-time order through fresh velocity state (as
+    /// `fds eval` does) to build one row per event. Anomaly: the forest and its score threshold are
     /// fitted on a uniform sample of the rows. Supervised: rows are labelled fraud when
     /// the event's subscriber is a fraud line in `--truth`, and split by time: the oldest
     /// rows train the trees, the next ones calibrate the probability, the newest ones
-    /// (the hold-out) only measure. Training from the store is a later step.
+    /// (the hold-out) only measure. From the store, labels are the stored ones (an
+    /// event's own, else its subscriber's), the anomaly model also leaves the newest
+    /// rows out to measure them, and the model is registered as the challenger (the
+    /// champion when its kind has none) with its hold-out figures and training baseline.
     Train(TrainArgs),
+    /// Make a registered model the champion of its kind (the old champion is retired;
+    /// audited). Running `fds serve` / `fds worker` processes pick it up within their
+    /// poll interval (`[models] poll_every`), without a restart.
+    Promote(crate::model_registry::PromoteArgs),
+    /// List the registered models, newest first, with their role and hold-out figures.
+    List(crate::model_registry::ListArgs),
+    /// Compare the champion and the challenger of a kind: both scored on the same
+    /// hold-out (the stored events and labels of the last `--holdout` period), and
+    /// their score histograms since the challenger began to shadow the champion.
+    Compare(crate::model_registry::CompareArgs),
+    /// Train from the store (as `train --since`) and, with `--promote-if-better`,
+    /// promote the new model when it beats the champion on its hold-out: the
+    /// command a scheduled job (Kubernetes CronJob) runs.
+    Retrain(crate::model_registry::RetrainArgs),
+    /// Measure and store a day's drift of the champions (PSI of every input and of
+    /// the score against the training baseline); exits 1 when one needs retraining
+    /// (`[models] psi_alert`). `fds serve` / `fds worker` measure today's every
+    /// `[models] drift_every` and export it on `/metrics`.
+    Drift(crate::model_registry::DriftArgs),
 }
 
 /// The kinds of model `fds model train` can fit.
@@ -132,15 +157,27 @@ pub(crate) struct TrainArgs {
     #[arg(long, value_enum)]
     kind: ModelKind,
     /// Events, one JSON object per line, in event-time order.
-    #[arg(long)]
-    events: PathBuf,
-    /// Labels for `--kind supervised`: the ground truth `fds sim` writes (an event is
-    /// fraud when its subscriber is a fraud line).
-    #[arg(long, required_if_eq("kind", "supervised"))]
+    #[arg(long, required_unless_present = "since", conflicts_with = "since")]
+    pub(crate) events: Option<PathBuf>,
+    /// Labels for `--kind supervised --events`: the ground truth `fds sim` writes (an
+    /// event is fraud when its subscriber is a fraud line).
+    #[arg(long, conflicts_with = "since")]
     truth: Option<PathBuf>,
-    /// Where to write the artifact (JSON).
-    #[arg(long)]
-    out: PathBuf,
+    /// Train from the store instead of a file: its events of this last period (`90d`,
+    /// `12h`), labelled by its stored labels; the model is registered as the challenger
+    /// of its kind (the champion when the kind has none). Store, vault keys, rule
+    /// library and thresholds come from the configuration (`--config`, `FDS__…`).
+    #[arg(long, value_name = "PERIOD")]
+    pub(crate) since: Option<String>,
+    /// The configuration file for `--since`.
+    #[arg(long, requires = "since")]
+    pub(crate) config: Option<PathBuf>,
+    /// Who trained the model, as the registry and its audit record name it (`--since`).
+    #[arg(long, default_value = "fds-model-train")]
+    pub(crate) actor: String,
+    /// Where to write the artifact (JSON); required with `--events`.
+    #[arg(long, required_unless_present = "since")]
+    pub(crate) out: Option<PathBuf>,
     /// The rule library whose feature set builds the rows.
     #[arg(long, default_value = "rules")]
     rules: PathBuf,
@@ -206,14 +243,149 @@ pub(crate) fn run(command: ModelCommand) -> Result<ExitCode> {
             ModelKind::Anomaly => eval(args),
             ModelKind::Supervised => eval_supervised(args),
         },
-        ModelCommand::Train(args) => match args.kind {
-            ModelKind::Anomaly => train(args),
-            ModelKind::Supervised => train_supervised(args),
+        ModelCommand::Train(args) => match &args.since {
+            Some(_) => crate::model_registry::train_from_store(args),
+            None => train_from_file(args),
         },
+        ModelCommand::Promote(args) => crate::model_registry::promote(args),
+        ModelCommand::List(args) => crate::model_registry::list(args),
+        ModelCommand::Compare(args) => crate::model_registry::compare(args),
+        ModelCommand::Retrain(args) => crate::model_registry::retrain(args),
+        ModelCommand::Drift(args) => crate::model_registry::drift(args),
     }
 }
 
-fn train(args: TrainArgs) -> Result<ExitCode> {
+/// Where training events come from, in event-time order.
+pub(crate) enum Source {
+    /// A JSON Lines file (invalid lines are counted and skipped).
+    File(PathBuf),
+    /// The store's events of a period.
+    Store(crate::model_registry::StoredEvents),
+}
+
+impl Source {
+    /// Calls `each` with every event in order; returns how many were refused.
+    fn replay(&self, each: impl FnMut(fds_core::Event)) -> Result<u64> {
+        match self {
+            Source::File(path) => eval::replay(path, each),
+            Source::Store(stored) => stored.replay(each),
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Source::File(path) => path.display().to_string(),
+            Source::Store(stored) => stored.name(),
+        }
+    }
+}
+
+/// Which events are fraud, for the supervised model and the hold-out measures.
+pub(crate) enum Labels {
+    /// No labels: the anomaly model trains without them and nothing is measured.
+    None,
+    /// The simulator's ground truth: an event is fraud when its subscriber is a fraud line.
+    Truth(Truth),
+    /// Stored labels: an event's own label, else its subscriber's, else legit.
+    Stored(crate::model_registry::StoredLabels),
+}
+
+impl Labels {
+    fn fraud(&self, event: &fds_core::Event) -> bool {
+        match self {
+            Labels::None => false,
+            Labels::Truth(truth) => truth.family_of(event.subscriber.expose()).is_some(),
+            Labels::Stored(labels) => labels.fraud(event),
+        }
+    }
+}
+
+/// A trained model, ready to write or register.
+pub(crate) struct Trained {
+    pub(crate) version: String,
+    /// The artifact as JSON text.
+    pub(crate) artifact: String,
+    /// What the hold-out measured (and the training set-up), for the registry.
+    pub(crate) metrics: serde_json::Value,
+    /// The event-time window of every event replayed.
+    pub(crate) window: (fds_core::Timestamp, fds_core::Timestamp),
+    pub(crate) data_hash: String,
+    /// SHA-256 of the feature spec (hex).
+    pub(crate) spec_hash: String,
+}
+
+/// SHA-256 (hex) of a feature spec's JSON: equal hashes, equal rows.
+fn spec_hash(spec: &fds_ml::FeatureSpec) -> Result<String> {
+    let bytes = serde_json::to_vec(spec).context("encoding the feature spec")?;
+    Ok(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)))
+}
+
+/// `fds model train --events`: trains on a file and writes the artifact.
+fn train_from_file(args: TrainArgs) -> Result<ExitCode> {
+    let (Some(events), Some(out)) = (args.events.clone(), args.out.clone()) else {
+        bail!("--events and --out are needed without --since");
+    };
+    let labels = match (&args.truth, args.kind) {
+        (Some(path), _) => {
+            let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+            Labels::Truth(
+                Truth::read_jsonl(&mut std::io::BufReader::new(file))
+                    .with_context(|| format!("reading {}", path.display()))?,
+            )
+        }
+        (None, ModelKind::Supervised) => bail!("--kind supervised --events needs --truth"),
+        (None, ModelKind::Anomaly) => Labels::None,
+    };
+    let source = Source::File(events);
+    let trained = train_model(&args, &source, &labels, &ScoringConfig::default(), false)?;
+    std::fs::write(&out, &trained.artifact).with_context(|| format!("writing {}", out.display()))?;
+    println!("written     {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Trains the model of `args.kind` on `source` (see [`train`] and [`train_supervised`]).
+pub(crate) fn train_model(
+    args: &TrainArgs,
+    source: &Source,
+    labels: &Labels,
+    scoring: &ScoringConfig,
+    holdout: bool,
+) -> Result<Trained> {
+    match args.kind {
+        ModelKind::Anomaly => train(args, source, labels, scoring, holdout),
+        ModelKind::Supervised => train_supervised(args, source, labels),
+    }
+}
+
+impl TrainArgs {
+    pub(crate) fn kind(&self) -> fds_store::ModelKind {
+        match self.kind {
+            ModelKind::Anomaly => fds_store::ModelKind::Anomaly,
+            ModelKind::Supervised => fds_store::ModelKind::Supervised,
+        }
+    }
+
+    /// Takes the rule library and the thresholds from the serving configuration.
+    pub(crate) fn use_serving(&mut self, rules: PathBuf, scoring: &ScoringConfig) {
+        self.rules = rules;
+        self.supervised.review_at = scoring.review_at;
+        self.supervised.block_at = scoring.block_at;
+        self.supervised.supervised_weight = scoring.supervised_weight;
+    }
+}
+
+/// Anomaly: the forest and its score mapping are fitted on a uniform sample of the
+/// rows. With `holdout`, the newest `--holdout-share` of the events are left out of
+/// the fit and, when `labels` mark both classes among them, measured: ROC-AUC and
+/// PR-AUC of the raw forest score, recall and false-positive rate of the mapped score
+/// at the points the model alone reaches review and block (`threshold / model_weight`).
+fn train(
+    args: &TrainArgs,
+    source: &Source,
+    labels: &Labels,
+    scoring: &ScoringConfig,
+    holdout: bool,
+) -> Result<Trained> {
     if args.max_rows < 2 {
         bail!("--max-rows must be at least 2");
     }
@@ -231,13 +403,26 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
     let mut events = 0u64;
     let mut window: Option<(fds_core::Timestamp, fds_core::Timestamp)> = None;
     let started = Instant::now();
-    let refused = eval::replay(&args.events, |event| {
+    let n_fit = if holdout {
+        let mut n = 0u64;
+        source.replay(|_| n += 1)?;
+        let held = (n as f64 * args.supervised.holdout_share).round() as u64;
+        n.saturating_sub(held)
+    } else {
+        u64::MAX
+    };
+    let mut held_out = Slice::default();
+    let refused = source.replay(|event| {
         let values = features.observe(&event);
         feature_row(&bound, &event, &values, utc_offset, &mut scratch, &mut row);
-        let seen = events as usize;
-        events += 1;
         let at = event.occurred_at;
         window = Some(window.map_or((at, at), |(first, last)| (first.min(at), last.max(at))));
+        if events >= n_fit {
+            held_out.push(&row, labels.fraud(&event), at);
+            return;
+        }
+        let seen = events as usize;
+        events += 1;
         if seen < args.max_rows {
             sample.extend_from_slice(&row);
         } else {
@@ -249,8 +434,11 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
     })?;
     let replay = started.elapsed();
     let Some((first, last)) = window else {
-        bail!("{} holds no valid events", args.events.display());
+        bail!("{} holds no valid events", source.name());
     };
+    if sample.is_empty() {
+        bail!("{} holds too few events to leave some out", source.name());
+    }
 
     let params = Params { trees: args.trees, sample_size: args.sample_size, seed: args.seed };
     let started = Instant::now();
@@ -268,15 +456,28 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
         data_hash: data_hash(&sample),
     };
     let started = Instant::now();
+    let spec_hash = spec_hash(&spec)?;
+    let names = spec.column_names();
     let artifact =
         AnomalyArtifact::new(spec, forest, &sample, args.quantile, args.saturation_quantile, training)
             .context("computing the score threshold")?;
     let score_us = started.elapsed().as_secs_f64() * 1e6 / rows as f64;
-    let file =
-        std::fs::File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    let mut writer = std::io::BufWriter::new(file);
-    artifact.write_json(&mut writer).with_context(|| format!("writing {}", args.out.display()))?;
-    std::io::Write::flush(&mut writer).with_context(|| format!("writing {}", args.out.display()))?;
+    let evaluation = if held_out.positives() > 0 && held_out.positives() < held_out.labels.len() as u64 {
+        let raw = artifact.forest.score_all(&held_out.data).context("scoring the hold-out")?;
+        let mapped: Vec<f64> = raw.iter().map(|&r| artifact.map_score(r)).collect();
+        let weight = scoring.model_weight.max(f64::MIN_POSITIVE);
+        let thresholds = [("review", scoring.review_at / weight), ("block", scoring.block_at / weight)];
+        let mut e = fds_ml::Evaluation::new(&mapped, &raw, &held_out.labels, &thresholds)
+            .context("measuring the hold-out")?;
+        // Mapped scores are 0 for most rows: rank by the raw score.
+        e.roc_auc = roc_auc(&raw, &held_out.labels).context("roc-auc")?;
+        e.pr_auc = average_precision(&raw, &held_out.labels).context("pr-auc")?;
+        Some(e)
+    } else {
+        None
+    };
+    let mut artifact_json = Vec::new();
+    artifact.write_json(&mut artifact_json).context("encoding the artifact")?;
 
     println!("model       {} ({} columns)", artifact.version, n_columns);
     println!(
@@ -299,8 +500,35 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
         replay.as_secs_f64(),
         fit.as_secs_f64() * 1e3
     );
-    println!("written     {}", args.out.display());
-    Ok(ExitCode::SUCCESS)
+    if holdout {
+        match &evaluation {
+            Some(e) => print_evaluation("hold-out", e),
+            None => println!(
+                "hold-out    {} rows, {} fraud: not measured (needs both classes)",
+                held_out.labels.len(),
+                held_out.positives()
+            ),
+        }
+    }
+    let mut scores = [0u64; fds_store::SCORE_BINS];
+    for raw in artifact.forest.score_all(&sample).context("scoring the training rows")? {
+        scores[fds_store::score_bin(artifact.map_score(raw))] += 1;
+    }
+    let baseline = fds_ml::Baseline::new(&names, &sample, scores.to_vec());
+    let metrics = serde_json::json!({
+        "baseline": baseline,
+        "holdout_split": (holdout).then(|| held_out.split()),
+        "holdout": evaluation,
+        "training": artifact.training,
+    });
+    Ok(Trained {
+        version: artifact.version.clone(),
+        artifact: String::from_utf8(artifact_json).context("the artifact is not UTF-8")?,
+        metrics,
+        window: (first, last),
+        data_hash: artifact.training.data_hash.clone(),
+        spec_hash,
+    })
 }
 
 /// Rows of one time slice while replaying, with its window.
@@ -339,13 +567,14 @@ impl Slice {
     }
 }
 
-fn train_supervised(args: TrainArgs) -> Result<ExitCode> {
-    let Some(truth_path) = &args.truth else { bail!("--kind supervised needs --truth") };
+/// Supervised: rows are labelled by `labels` and split by time: the oldest rows train
+/// the trees, the next ones calibrate the probability, the newest ones (the hold-out)
+/// only measure.
+fn train_supervised(args: &TrainArgs, source: &Source, labels: &Labels) -> Result<Trained> {
+    if matches!(labels, Labels::None) {
+        bail!("the supervised model needs labels");
+    }
     let thresholds = args.supervised.thresholds()?;
-    let truth_file =
-        std::fs::File::open(truth_path).with_context(|| format!("opening {}", truth_path.display()))?;
-    let truth = Truth::read_jsonl(&mut std::io::BufReader::new(truth_file))
-        .with_context(|| format!("reading {}", truth_path.display()))?;
     let (feature_set, _) = setup::load_library(&args.rules)?;
     let spec = anomaly_spec(&feature_set);
     let bound = spec.bind(feature_set.names()).context("binding the feature spec")?;
@@ -353,7 +582,7 @@ fn train_supervised(args: TrainArgs) -> Result<ExitCode> {
     // First pass: how many valid events, to cut the slices by position in time order.
     let started = Instant::now();
     let mut events = 0usize;
-    eval::replay(&args.events, |_| events += 1)?;
+    source.replay(|_| events += 1)?;
     let (n_train, n_calibration, _) = args.supervised.slices(events)?;
 
     let features = InMemoryFeatures::new(feature_set.clone());
@@ -361,10 +590,13 @@ fn train_supervised(args: TrainArgs) -> Result<ExitCode> {
     let (mut row, mut scratch) = (Vec::with_capacity(spec.n_columns()), Vec::new());
     let (mut train, mut calibration, mut holdout) = (Slice::default(), Slice::default(), Slice::default());
     let mut seen = 0usize;
-    let refused = eval::replay(&args.events, |event| {
+    let mut window: Option<(fds_core::Timestamp, fds_core::Timestamp)> = None;
+    let refused = source.replay(|event| {
         let values = features.observe(&event);
         feature_row(&bound, &event, &values, utc_offset, &mut scratch, &mut row);
-        let fraud = truth.family_of(event.subscriber.expose()).is_some();
+        let fraud = labels.fraud(&event);
+        let at = event.occurred_at;
+        window = Some(window.map_or((at, at), |(first, last)| (first.min(at), last.max(at))));
         let slice = if seen < n_train {
             &mut train
         } else if seen < n_train + n_calibration {
@@ -377,7 +609,7 @@ fn train_supervised(args: TrainArgs) -> Result<ExitCode> {
     })?;
     let replay = started.elapsed();
     if seen != events {
-        bail!("{} changed while it was read ({events} then {seen} events)", args.events.display());
+        bail!("{} changed while it was read ({events} then {seen} events)", source.name());
     }
     let train_split = train.split();
     let training = TrainingInfo {
@@ -389,6 +621,7 @@ fn train_supervised(args: TrainArgs) -> Result<ExitCode> {
     };
     let params = args.supervised.params(args.trees, args.seed);
     let started = Instant::now();
+    let spec_hash = spec_hash(&spec)?;
     let mut artifact = SupervisedArtifact::train(
         spec,
         train.labelled(),
@@ -406,11 +639,8 @@ fn train_supervised(args: TrainArgs) -> Result<ExitCode> {
         .context("measuring the hold-out")?
         .clone();
     let score_us = started.elapsed().as_secs_f64() * 1e6 / holdout.labels.len() as f64;
-    let file =
-        std::fs::File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    let mut writer = std::io::BufWriter::new(file);
-    artifact.write_json(&mut writer).with_context(|| format!("writing {}", args.out.display()))?;
-    std::io::Write::flush(&mut writer).with_context(|| format!("writing {}", args.out.display()))?;
+    let mut artifact_json = Vec::new();
+    artifact.write_json(&mut artifact_json).context("encoding the artifact")?;
 
     println!(
         "model       {} ({} columns, {} trees of depth {}, fraud rows weighted {:.1})",
@@ -445,8 +675,27 @@ fn train_supervised(args: TrainArgs) -> Result<ExitCode> {
         replay.as_secs_f64(),
         fit.as_secs_f64()
     );
-    println!("written     {}", args.out.display());
-    Ok(ExitCode::SUCCESS)
+    let Some(window) = window else { bail!("{} holds no valid events", source.name()) };
+    let mut scores = [0u64; fds_store::SCORE_BINS];
+    for row in train.data.chunks_exact(artifact.spec.n_columns().max(1)) {
+        scores[fds_store::score_bin(artifact.probability(row))] += 1;
+    }
+    let baseline = fds_ml::Baseline::new(&artifact.spec.column_names(), &train.data, scores.to_vec());
+    let metrics = serde_json::json!({
+        "baseline": baseline,
+        "holdout_split": artifact.holdout_split,
+        "holdout": artifact.holdout,
+        "calibration": artifact.calibration_metrics,
+        "training": artifact.training,
+    });
+    Ok(Trained {
+        version: artifact.version.clone(),
+        artifact: String::from_utf8(artifact_json).context("the artifact is not UTF-8")?,
+        metrics,
+        window,
+        data_hash: artifact.training.data_hash.clone(),
+        spec_hash,
+    })
 }
 
 /// Prints the ranking, calibration and operating-point figures of an evaluation.

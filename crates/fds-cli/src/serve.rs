@@ -29,6 +29,7 @@ async fn serve(config: Config) -> Result<()> {
     let rules = pipeline.scorer().rules().rules().len();
     let version = pipeline.scorer().rules().version().to_string();
     let reload = pipeline.spawn_rule_reload(setup::RULE_RELOAD_EVERY);
+    let models = crate::model_registry::follow(&pipeline, &config.models).await;
     let api = ApiConfig {
         listen: config.listen,
         keys: config.keys(),
@@ -53,7 +54,9 @@ async fn serve(config: Config) -> Result<()> {
     reload.abort();
     served?;
     tracing::info!("draining decisions to the store");
+    models.abort();
     pipeline.drain().await.context("draining decisions to the store")?;
+    crate::model_registry::flush_tallies(&pipeline).await;
     tracing::info!("stopped");
     Ok(())
 }

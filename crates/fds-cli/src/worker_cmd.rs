@@ -32,6 +32,7 @@ pub(crate) fn run(config_file: Option<&Path>) -> Result<ExitCode> {
         let vault = Arc::new(fds_vault::Vault::new(config.vault.clone()));
         let pipeline = setup::pipeline(&config.store_url, vault, scorer, &config.rules_dir).await?;
         let reload = pipeline.spawn_rule_reload(setup::RULE_RELOAD_EVERY);
+        let models = crate::model_registry::follow(&pipeline, &config.models).await;
         let worker = Worker::new(worker_config, pipeline.clone()).context("connecting to Kafka")?;
         let metrics = worker.metrics();
         let ops = fds_web::Application::ops(
@@ -56,7 +57,9 @@ pub(crate) fn run(config_file: Option<&Path>) -> Result<ExitCode> {
         ));
         let stats = worker.run(setup::shutdown_signal()).await.context("consuming")?;
         reload.abort();
+        models.abort();
         pipeline.drain().await.context("flushing decisions to the store")?;
+        crate::model_registry::flush_tallies(&pipeline).await;
         let _ = stop_retention.send(());
         let _ = retention.await;
         let _ = stop_ops.send(());

@@ -25,18 +25,47 @@ pub fn psi(baseline: &[f64], current: &[f64], bins: usize) -> Result<f64, Metric
             return Err(MetricError::NonFinite { index });
         }
     }
+    let cuts = quantile_cuts(baseline, bins);
+    let b = shares(baseline, &cuts);
+    let c = shares(current, &cuts);
+    Ok(b.iter().zip(&c).map(|(b, c)| (c - b) * (c / b).ln()).sum())
+}
+
+/// PSI between two histograms over the same bins (counts per bin, e.g. the score
+/// histograms kept per model and hour), shares floored as in [`psi`]. Serving keeps
+/// counts, not samples: this is the form drift monitoring reads.
+pub fn psi_of_counts(baseline: &[u64], current: &[u64]) -> Result<f64, MetricError> {
+    if baseline.len() != current.len() {
+        return Err(MetricError::LengthMismatch { scores: current.len(), labels: baseline.len() });
+    }
+    if baseline.len() < 2 {
+        return Err(MetricError::TooFewBins(baseline.len()));
+    }
+    let shares = |counts: &[u64]| -> Result<Vec<f64>, MetricError> {
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            return Err(MetricError::Empty);
+        }
+        Ok(counts.iter().map(|&n| (n as f64 / total as f64).max(MIN_SHARE)).collect())
+    };
+    let (b, c) = (shares(baseline)?, shares(current)?);
+    Ok(b.iter().zip(&c).map(|(b, c)| (c - b) * (c / b).ln()).sum())
+}
+
+/// The cut points of `bins` quantile bins of `baseline` (finite, not empty): at the
+/// i/`bins` quantiles, ties merged, a lowest cut equal to the minimum dropped. A value
+/// `x` falls in bin `cuts.partition_point(|c| *c <= x)` of `cuts.len() + 1`.
+pub(crate) fn quantile_cuts(baseline: &[f64], bins: usize) -> Vec<f64> {
     let mut sorted = baseline.to_vec();
     sorted.sort_by(f64::total_cmp);
     let mut cuts: Vec<f64> = (1..bins).map(|i| sorted[i * sorted.len() / bins]).collect();
     cuts.dedup();
     // The lowest cut equal to the baseline minimum would leave the first bin empty by
     // construction; drop it.
-    if cuts.first() == sorted.first() {
+    if !cuts.is_empty() && cuts.first() == sorted.first() {
         cuts.remove(0);
     }
-    let b = shares(baseline, &cuts);
-    let c = shares(current, &cuts);
-    Ok(b.iter().zip(&c).map(|(b, c)| (c - b) * (c / b).ln()).sum())
+    cuts
 }
 
 /// Share of `sample` in each bin, floored at [`MIN_SHARE`].
@@ -93,6 +122,17 @@ mod tests {
         let expected = (0.5 - 0.6) * (0.5f64 / 0.6).ln() + (0.5 - 0.4) * (0.5f64 / 0.4).ln();
         let value = psi(&baseline, &current, 10).expect("defined");
         assert!((value - expected).abs() < 1e-12, "{value}");
+    }
+
+    #[test]
+    fn psi_of_counts_agrees_with_psi_on_the_same_bins() {
+        // The hand computation above, as counts: baseline 5 / 5, current 3 / 1.
+        let value = psi_of_counts(&[5, 5], &[3, 1]).expect("defined");
+        assert!((value - 0.25 * 3f64.ln()).abs() < 1e-12, "{value}");
+        assert_eq!(psi_of_counts(&[2, 4, 6], &[1, 2, 3]), Ok(0.0));
+        assert_eq!(psi_of_counts(&[1, 1], &[0, 0]), Err(MetricError::Empty));
+        assert_eq!(psi_of_counts(&[1], &[1]), Err(MetricError::TooFewBins(1)));
+        assert!(psi_of_counts(&[1, 1], &[1, 1, 1]).is_err());
     }
 
     #[test]

@@ -6,11 +6,15 @@
 //! block, queue the record for the batched store writer — and the metrics that count
 //! it. It must never parse HTTP or Kafka framing, render HTML, or hold SQL: those
 //! belong to the edges (`fds-web`, `fds-stream`) and to `fds-store`.
+//!
+//! `models.rs` keeps the scorer's models in step with the store's model registry
+//! (champions live, challengers in shadow, score and input tallies, daily drift).
 
 pub mod backtest;
 mod blocks;
 pub mod clock;
 pub mod metrics;
+pub mod models;
 mod recent;
 pub mod rulebook;
 
@@ -178,6 +182,8 @@ pub struct Pipeline {
     rule_state: RwLock<Arc<rulebook::RuleState>>,
     /// What the drafts in shadow did, not yet written to the store.
     shadow_counts: parking_lot::Mutex<rulebook::ShadowCounts>,
+    /// The registry's models: loaded version, shadow challengers, score tallies (`models.rs`).
+    models: models::LiveModels,
 }
 
 /// A count of running submissions and a signal for when it falls to zero.
@@ -239,6 +245,7 @@ impl Pipeline {
             detached: Arc::default(),
             rule_state: RwLock::default(),
             shadow_counts: parking_lot::Mutex::default(),
+            models: models::LiveModels::default(),
         })
     }
 
@@ -409,7 +416,7 @@ impl Pipeline {
         let rule_state = self.rule_state.read().clone();
         let now = self.clock.now();
         self.watermark.fetch_max(event.occurred_at.timestamp_micros(), Ordering::Relaxed);
-        let decision = {
+        let (decision, values) = {
             // Holding the shard lock makes "check, apply features, remember" atomic
             // for this event id: two concurrent deliveries apply the features once.
             let mut shard = self.recent.shard(&event.event_id).lock();
@@ -445,8 +452,10 @@ impl Pipeline {
             }
             let decision = Arc::new(decision);
             shard.insert(decision.clone());
-            decision
+            (decision, values)
         };
+        // After the decision, outside the lock: challengers in shadow, score tallies.
+        self.models.observe(&event, &values, &decision.reasons);
         if let Some(block) = &decision.block {
             self.blocks.insert(block.clone());
         }
@@ -584,6 +593,7 @@ impl Pipeline {
         let _ = writeln!(out, "fds_store_failures_total {}", w.failures);
         header(out, "fds_store_queued", "gauge", "Records waiting for the writer.");
         let _ = writeln!(out, "fds_store_queued {}", w.queued);
+        self.models.render(out, self.scorer().models());
     }
 }
 

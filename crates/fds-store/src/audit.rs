@@ -25,7 +25,8 @@
 //! | `block.create`  | `block:<block id>` | after: the block (manual blocks)     |
 //! | `block.release` | `block:<block id>` | before / after: the block            |
 //! | `rule.publish`  | `rules:<version>`  | before / after: the rule pack digest |
-//! | `model.promote` | `model:<name>`     | before / after: the model version    |
+//! | `model.register`| `model:<kind>`     | before: the model it displaced; after: version, kind, role |
+//! | `model.promote` | `model:<kind>`     | before / after: the champion's version, kind, role |
 //! | `user.create`   | `user:<name>`      | after: the user (never a password)   |
 //! | `user.update`   | `user:<name>`      | before / after: roles, state         |
 //! | `key.create`    | `key:<key id>`     | after: key id and scope (no secret)  |
@@ -59,6 +60,8 @@ pub mod actions {
     pub const BLOCK_RELEASE: &str = "block.release";
     /// A rule pack version was published.
     pub const RULE_PUBLISH: &str = "rule.publish";
+    /// A trained model was added to the registry (as champion, challenger or retired).
+    pub const MODEL_REGISTER: &str = "model.register";
     /// A model version was promoted to score live traffic.
     pub const MODEL_PROMOTE: &str = "model.promote";
     /// A console user was created.

@@ -24,7 +24,9 @@
 //! each backend's `audit.rs` appends and reads), `retention.rs` (retention policy,
 //! report and legal holds; each backend's `retention.rs` runs it), `rotation.rs` (data-key
 //! rotation: re-sealing stored values under the active key in resumable batches; each
-//! backend's `rotation.rs` does one batch). Tests: `suite.rs` is the
+//! backend's `rotation.rs` does one batch), `models.rs` (the model registry: artifacts,
+//! roles, audited promotions, the registry version and hourly score histograms; each
+//! backend's `models.rs` holds its SQL). Tests: `suite.rs` is the
 //! behavioural suite run against both backends (`test_db.rs` gives each test a
 //! fresh SQLite file or Postgres database). `dashboard.rs` holds the dashboard
 //! aggregates and the hourly rollups saves maintain (each backend's
@@ -34,6 +36,7 @@ pub mod audit;
 mod codec;
 mod dashboard;
 mod error;
+pub mod models;
 pub mod packs;
 mod pii;
 mod postgres;
@@ -51,6 +54,10 @@ pub use error::StoreError;
 pub use fds_core::EntityKind;
 /// The vault a store is opened with (see [`open`]), re-exported for callers.
 pub use fds_vault::{KeyRing, Vault};
+pub use models::{
+    hour_of, score_bin, DriftReport, InputTally, ModelInfo, ModelKind, ModelRole, NewModel, ScoreTally,
+    SCORE_BINS,
+};
 pub use packs::{
     ChangeState, ChangedFile, NewSuppression, PackVersion, RuleChange, ShadowTally, Suppression,
 };

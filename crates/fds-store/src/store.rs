@@ -2,6 +2,7 @@
 
 use crate::audit::{AuditEntry, AuditHead, AuditRecord};
 use crate::dashboard::{Bucket, Dashboard};
+use crate::models::{DriftReport, InputTally, ModelInfo, ModelRole, NewModel, ScoreTally, SCORE_BINS};
 use crate::packs::{
     ChangeState, ChangedFile, NewSuppression, PackVersion, RuleChange, ShadowTally, Suppression,
 };
@@ -333,4 +334,71 @@ pub trait Store: Send + Sync + 'static {
     /// A change's shadow counts summed over all hours, per rule (`""`: events
     /// evaluated and decisions changed), by rule id.
     async fn shadow_tallies(&self, change_id: i64) -> Result<Vec<ShadowTally>, StoreError>;
+
+    // ---- The model registry (`models.rs`; each backend's `models.rs`) ----
+
+    /// Registers `model` with `role`, appending a `model.register` audit record (actor:
+    /// `created_by`) and bumping the registry version in the same transaction. A
+    /// champion or challenger displaces the model of its kind holding that role, which
+    /// is retired. Returns the registered model, or `None` when its version is already
+    /// registered (nothing changes).
+    async fn register_model(
+        &self,
+        model: &NewModel,
+        role: ModelRole,
+    ) -> Result<Option<ModelInfo>, StoreError>;
+
+    /// Makes model `version` the champion of its kind; the previous champion is
+    /// retired. Appends a `model.promote` audit record by `actor` and bumps the
+    /// registry version in the same transaction. Returns the model, or `None` when no
+    /// such version is registered; promoting the champion changes nothing.
+    async fn promote_model(
+        &self,
+        version: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Option<ModelInfo>, StoreError>;
+
+    /// Every registered model (without its artifact), newest first.
+    async fn models(&self) -> Result<Vec<ModelInfo>, StoreError>;
+
+    /// The artifact (JSON text) of model `version`, if registered.
+    async fn model_artifact(&self, version: &str) -> Result<Option<String>, StoreError>;
+
+    /// A counter every registry change moves: poll it to notice a promotion cheaply.
+    async fn model_registry_version(&self) -> Result<u64, StoreError>;
+
+    /// Adds score histograms to the hourly rollup of each model version.
+    async fn add_model_scores(&self, tallies: &[ScoreTally]) -> Result<(), StoreError>;
+
+    /// The score histogram of model `version` over the UTC hours starting in
+    /// `[from, to)` (`from` widened to its hour).
+    async fn model_scores(
+        &self,
+        version: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<[u64; SCORE_BINS], StoreError>;
+
+    /// Adds input counts to the daily rollup of each model version.
+    async fn add_model_inputs(&self, tallies: &[InputTally]) -> Result<(), StoreError>;
+
+    /// The input counts of model `version` on UTC `day`, by input (counts per bin,
+    /// up to the highest bin counted).
+    async fn model_inputs(
+        &self,
+        version: &str,
+        day: chrono::NaiveDate,
+    ) -> Result<std::collections::BTreeMap<String, Vec<u64>>, StoreError>;
+
+    /// Stores (replacing) the drift of a model on a day; with `needs_retraining`,
+    /// marks the model from `at` unless it is marked already.
+    async fn save_model_drift(&self, report: &DriftReport) -> Result<(), StoreError>;
+
+    /// The stored daily drift of model `version`, newest day first: per day, the PSI
+    /// of each input.
+    async fn model_drift(
+        &self,
+        version: &str,
+    ) -> Result<Vec<(chrono::NaiveDate, std::collections::BTreeMap<String, f64>)>, StoreError>;
 }

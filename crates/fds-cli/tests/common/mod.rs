@@ -157,16 +157,22 @@ impl Drop for Database {
 /// A running `fds serve` on `store_url` with JSON logs: the child, its address and
 /// the rest of its log lines.
 pub(crate) struct Serving {
-    child: std::process::Child,
+    pub(crate) child: std::process::Child,
     pub(crate) addr: String,
-    lines: std::io::Lines<BufReader<std::process::ChildStderr>>,
+    pub(crate) lines: std::io::Lines<BufReader<std::process::ChildStderr>>,
 }
 
 pub(crate) const API_KEY: &str = "cli-test-key-0123456789";
 
 pub(crate) fn serve(store_url: &str) -> Serving {
+    serve_with(store_url, &[])
+}
+
+/// [`serve`] with more `FDS__…` settings.
+pub(crate) fn serve_with(store_url: &str, env: &[(&str, &str)]) -> Serving {
     let mut child = fds()
         .arg("serve")
+        .envs(env.iter().copied())
         .env("FDS__SERVER__LISTEN", "127.0.0.1:0")
         .env("FDS__API__KEYS", API_KEY)
         .env("FDS__STORE__URL", store_url)

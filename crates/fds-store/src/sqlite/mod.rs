@@ -3,6 +3,7 @@
 
 mod audit;
 mod dashboard;
+mod models;
 mod packs;
 mod retention;
 mod rotation;
@@ -490,6 +491,73 @@ impl Store for SqliteStore {
 
     async fn shadow_tallies(&self, change_id: i64) -> Result<Vec<ShadowTally>, StoreError> {
         packs::shadow_tallies(&self.pool, change_id).await
+    }
+
+    // ---- The model registry (see `models.rs`) ----
+
+    async fn register_model(
+        &self,
+        model: &crate::NewModel,
+        role: crate::ModelRole,
+    ) -> Result<Option<crate::ModelInfo>, StoreError> {
+        models::register(&self.pool, &self.vault, model, role).await
+    }
+
+    async fn promote_model(
+        &self,
+        version: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Option<crate::ModelInfo>, StoreError> {
+        models::promote(&self.pool, &self.vault, version, actor, at).await
+    }
+
+    async fn models(&self) -> Result<Vec<crate::ModelInfo>, StoreError> {
+        models::list(&self.pool).await
+    }
+
+    async fn model_artifact(&self, version: &str) -> Result<Option<String>, StoreError> {
+        models::artifact(&self.pool, version).await
+    }
+
+    async fn model_registry_version(&self) -> Result<u64, StoreError> {
+        models::registry_version(&self.pool).await
+    }
+
+    async fn add_model_scores(&self, tallies: &[crate::ScoreTally]) -> Result<(), StoreError> {
+        models::add_scores(&self.pool, tallies).await
+    }
+
+    async fn model_scores(
+        &self,
+        version: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<[u64; crate::SCORE_BINS], StoreError> {
+        models::scores(&self.pool, version, from, to).await
+    }
+
+    async fn add_model_inputs(&self, tallies: &[crate::InputTally]) -> Result<(), StoreError> {
+        models::add_inputs(&self.pool, tallies).await
+    }
+
+    async fn model_inputs(
+        &self,
+        version: &str,
+        day: chrono::NaiveDate,
+    ) -> Result<std::collections::BTreeMap<String, Vec<u64>>, StoreError> {
+        models::inputs(&self.pool, version, day).await
+    }
+
+    async fn save_model_drift(&self, report: &crate::DriftReport) -> Result<(), StoreError> {
+        models::save_drift(&self.pool, report).await
+    }
+
+    async fn model_drift(
+        &self,
+        version: &str,
+    ) -> Result<Vec<(chrono::NaiveDate, std::collections::BTreeMap<String, f64>)>, StoreError> {
+        models::drift(&self.pool, version).await
     }
 }
 

@@ -19,7 +19,7 @@ pub(crate) fn load_features(dir: &Path) -> Result<Arc<FeatureSet>> {
 
 /// The feature set declared in `features_path`.
 pub(crate) fn load_feature_file(features_path: &Path) -> Result<Arc<FeatureSet>> {
-    let text = std::fs::read_to_string(&features_path)
+    let text = std::fs::read_to_string(features_path)
         .with_context(|| format!("reading {}", features_path.display()))?;
     let features =
         FeatureSet::from_toml_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", features_path.display()))?;

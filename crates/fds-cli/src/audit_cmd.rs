@@ -1,6 +1,6 @@
 //! `fds audit`: checks the tamper-evident audit log of the configured store.
 
-use crate::config::{load_store, redacted_url};
+use crate::config::with_store;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use fds_store::{ChainVerifier, Store};
@@ -23,22 +23,7 @@ pub(crate) enum AuditCommand {
 
 pub(crate) fn run(command: AuditCommand) -> Result<ExitCode> {
     match command {
-        AuditCommand::Verify { config } => {
-            let (url, keys) = match load_store(config.as_deref(), std::env::vars()) {
-                Ok(store) => store,
-                Err(errors) => {
-                    eprint!("{errors}");
-                    return Ok(ExitCode::from(2));
-                }
-            };
-            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            runtime.block_on(async {
-                let store = fds_store::open(&url, std::sync::Arc::new(fds_vault::Vault::new(keys)))
-                    .await
-                    .with_context(|| format!("opening the store at {}", redacted_url(&url)))?;
-                verify(store.as_ref()).await
-            })
-        }
+        AuditCommand::Verify { config } => with_store(config.as_deref(), async |store| verify(store).await),
     }
 }
 

@@ -3,6 +3,7 @@
 //! typed [`Config`]; every problem is reported at once. The environment is passed in,
 //! so tests never touch the process environment.
 
+use anyhow::Context as _;
 use fds_scoring::ScoringConfig;
 use fds_store::RetentionPolicy;
 use fds_vault::KeyRing;
@@ -521,6 +522,28 @@ pub(crate) fn load_store(
         (Some(vault), true) => Ok((url, vault)),
         _ => Err(ConfigErrors(problems)),
     }
+}
+
+/// Runs `work` on the store named by `config` and the FDS__ variables, in a runtime of
+/// its own; a configuration problem is printed and gives exit code 2.
+pub(crate) fn with_store(
+    config: Option<&std::path::Path>,
+    work: impl AsyncFnOnce(&dyn fds_store::Store) -> anyhow::Result<std::process::ExitCode>,
+) -> anyhow::Result<std::process::ExitCode> {
+    let (url, keys) = match load_store(config, std::env::vars()) {
+        Ok(store) => store,
+        Err(errors) => {
+            eprint!("{errors}");
+            return Ok(std::process::ExitCode::from(2));
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let store = fds_store::open(&url, std::sync::Arc::new(fds_vault::Vault::new(keys)))
+            .await
+            .with_context(|| format!("opening the store at {}", redacted_url(&url)))?;
+        work(store.as_ref()).await
+    })
 }
 
 /// What a batch command that scores needs (`fds import`): the store and its vault

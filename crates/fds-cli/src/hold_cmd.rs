@@ -3,7 +3,7 @@
 //! lifted; placing and lifting are audited by the store. Subscriber numbers are
 //! only ever printed masked.
 
-use crate::config::{load_store, redacted_url};
+use crate::config::with_store;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use fds_store::{LegalHold, Store};
@@ -80,20 +80,7 @@ pub(crate) fn run(command: HoldCommand) -> Result<ExitCode> {
         }
         return Ok(ExitCode::from(2));
     }
-    let (url, keys) = match load_store(config.as_deref(), std::env::vars()) {
-        Ok(store) => store,
-        Err(errors) => {
-            eprint!("{errors}");
-            return Ok(ExitCode::from(2));
-        }
-    };
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(async {
-        let store = fds_store::open(&url, std::sync::Arc::new(fds_vault::Vault::new(keys)))
-            .await
-            .with_context(|| format!("opening the store at {}", redacted_url(&url)))?;
-        execute(store.as_ref(), command, chrono::Utc::now()).await
-    })
+    with_store(config.as_deref(), async |store| execute(store, command, chrono::Utc::now()).await)
 }
 
 fn required(problems: &mut Vec<String>, flag: &str, value: &str) {

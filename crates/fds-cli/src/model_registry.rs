@@ -4,7 +4,7 @@
 //! stored labels and registers the artifact; promotion is the store's audited role
 //! change, which serving processes pick up by polling the registry version.
 
-use crate::config::{load_scoring, load_store, parse_duration, redacted_url};
+use crate::config::{load_scoring, parse_duration, redacted_url, with_store};
 use crate::model_cmd::{train_model, Labels, ModelKind, Source, TrainArgs};
 use anyhow::{bail, Context, Result};
 use fds_core::{Event, Outcome, Timestamp};
@@ -365,27 +365,6 @@ pub(crate) struct CompareArgs {
 pub(crate) struct ListArgs {
     #[arg(long)]
     config: Option<PathBuf>,
-}
-
-/// Runs `work` on the configured store (exit 2 on a configuration problem).
-fn with_store(
-    config: Option<&std::path::Path>,
-    work: impl AsyncFnOnce(&dyn Store) -> Result<ExitCode>,
-) -> Result<ExitCode> {
-    let (url, keys) = match load_store(config, std::env::vars()) {
-        Ok(store) => store,
-        Err(errors) => {
-            eprint!("{errors}");
-            return Ok(ExitCode::from(2));
-        }
-    };
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(async {
-        let store = fds_store::open(&url, Arc::new(fds_vault::Vault::new(keys)))
-            .await
-            .with_context(|| format!("opening the store at {}", redacted_url(&url)))?;
-        work(store.as_ref()).await
-    })
 }
 
 pub(crate) fn promote(args: PromoteArgs) -> Result<ExitCode> {

@@ -5,7 +5,7 @@
 //! compiles and passes every fixture. Running `fds serve` and `fds worker` replicas
 //! pick a published pack up within seconds. Every step is audited by the store.
 
-use crate::config::{load_store, parse_duration, redacted_url};
+use crate::config::{parse_duration, with_store};
 use crate::setup;
 use anyhow::{bail, Context, Result};
 use fds_core::EntityKind;
@@ -14,7 +14,6 @@ use fds_rules::{PackFiles, FIXTURE_SUFFIX, RULE_SUFFIX};
 use fds_store::{ChangeState, ChangedFile, NewSuppression, RuleChange, Store, StoreError};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 /// Where the store is: the configuration file naming it (as for `fds serve`;
 /// FDS__ environment variables apply on top).
@@ -173,20 +172,8 @@ impl PackCommand {
 }
 
 pub(crate) fn run(command: PackCommand) -> Result<ExitCode> {
-    let (url, keys) = match load_store(command.store().config.as_deref(), std::env::vars()) {
-        Ok(store) => store,
-        Err(errors) => {
-            eprint!("{errors}");
-            return Ok(ExitCode::from(2));
-        }
-    };
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(async {
-        let store = fds_store::open(&url, Arc::new(fds_vault::Vault::new(keys)))
-            .await
-            .with_context(|| format!("opening the store at {}", redacted_url(&url)))?;
-        execute(store.as_ref(), command, chrono::Utc::now()).await
-    })
+    let config = command.store().config.clone();
+    with_store(config.as_deref(), async |store| execute(store, command, chrono::Utc::now()).await)
 }
 
 /// Store refusals and pack problems are the user's to fix: printed, exit 1.

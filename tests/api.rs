@@ -298,6 +298,8 @@ async fn operational_endpoints_answer_without_a_key() {
         "/v1/score",
         "/v1/blocks/{subscriber}",
         "/v1/labels",
+        "/v1/backtests",
+        "/v1/backtests/{id}",
         "/healthz",
         "/readyz",
         "/metrics",
@@ -328,4 +330,60 @@ async fn a_restarted_server_remembers_recent_velocity() {
     let (_, _, repeat) =
         again.post("/v1/score", &payment("r-1", "01099990000", 1000, "retail"), Some(KEY)).await;
     assert_eq!(repeat["duplicate"], true);
+}
+
+#[tokio::test]
+async fn a_backtest_job_replays_the_stored_events_and_reports_the_same_decisions() {
+    let app = spawn_app().await;
+    for n in 0..6 {
+        let (status, _, _) = app
+            .post("/v1/score", &payment(&format!("bt-{n}"), "01055550000", 60_000, "gift_card"), Some(KEY))
+            .await;
+        assert_eq!(status, 200);
+    }
+    app.pipeline.flush().await.expect("flush");
+
+    let (status, _, refused) =
+        app.post("/v1/backtests", &json!({"from": "yesterday", "to": 1}), Some(KEY)).await;
+    assert_eq!(status, 400, "{refused}");
+    let (status, _, _) = app
+        .post("/v1/backtests", &json!({"from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}), None)
+        .await;
+    assert_eq!(status, 401);
+    let (status, _, missing) = app
+        .post(
+            "/v1/backtests",
+            &json!({"from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z", "draft": 99}),
+            Some(KEY),
+        )
+        .await;
+    assert_eq!(status, 404, "{missing}");
+
+    let window = json!({"from": "2026-11-01T00:00:00Z", "to": "2026-12-31T00:00:00Z"});
+    let (status, _, started) = app.post("/v1/backtests", &window, Some(KEY)).await;
+    assert_eq!(status, 202, "{started}");
+    let path = format!("/v1/backtests/{}", started["id"]);
+    let mut job = Value::Null;
+    for _ in 0..100 {
+        job = app.get(&path, Some(KEY)).await.2;
+        if job["state"] != "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(job["state"], "done", "{job}");
+    let report = &job["report"];
+    assert_eq!(report["events"], 6);
+    assert_eq!(report["changed"], 0, "the live pack against itself changes nothing: {report}");
+    let flagged: u64 = report["transitions"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter(|row| row["live"] != "allow")
+        .map(|row| row["decisions"].as_u64().unwrap_or(0))
+        .sum();
+    let stored = app.pipeline.store().counts().await.expect("counts");
+    assert_eq!(flagged, stored.decisions_by_action.review + stored.decisions_by_action.block);
+    let (status, _, _) = app.get("/v1/backtests/999", Some(KEY)).await;
+    assert_eq!(status, 404);
 }

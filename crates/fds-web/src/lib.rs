@@ -7,6 +7,7 @@
 //! The analyst console joins it later, rendered from the templates in `web/`.
 
 mod auth;
+mod backtests;
 mod handlers;
 mod http_metrics;
 mod openapi;
@@ -53,6 +54,7 @@ pub(crate) struct AppState {
     http: Arc<HttpMetrics>,
     deadline: Duration,
     on_deadline: Degraded,
+    backtests: Arc<backtests::Backtests>,
 }
 
 /// The bound, not yet running, HTTP server.
@@ -103,7 +105,13 @@ pub type MetricsSource = Arc<dyn Fn(&mut String) + Send + Sync>;
 /// the Kafka worker's probes and scrape target.
 pub fn ops_router(pipeline: Arc<Pipeline>, extra: MetricsSource) -> Router {
     let http = Arc::new(HttpMetrics::default());
-    let state = AppState { pipeline, http, deadline: Duration::ZERO, on_deadline: Degraded::Error };
+    let state = AppState {
+        pipeline,
+        http,
+        deadline: Duration::ZERO,
+        on_deadline: Degraded::Error,
+        backtests: Arc::default(),
+    };
     Router::new()
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
@@ -126,12 +134,19 @@ pub fn ops_router(pipeline: Arc<Pipeline>, extra: MetricsSource) -> Router {
 /// The API's routes over `pipeline`.
 pub fn router(config: ApiConfig, pipeline: Arc<Pipeline>) -> Router {
     let http = Arc::new(HttpMetrics::default());
-    let state =
-        AppState { pipeline, http: http.clone(), deadline: config.deadline, on_deadline: config.on_deadline };
+    let state = AppState {
+        pipeline,
+        http: http.clone(),
+        deadline: config.deadline,
+        on_deadline: config.on_deadline,
+        backtests: Arc::default(),
+    };
     let api = Router::new()
         .route("/v1/score", post(handlers::score))
         .route("/v1/blocks/{subscriber}", get(handlers::block))
         .route("/v1/labels", post(handlers::label))
+        .route("/v1/backtests", post(backtests::start))
+        .route("/v1/backtests/{id}", get(backtests::status).delete(backtests::cancel))
         .route_layer(middleware::from_fn_with_state(config.keys.clone(), auth::require_key));
     Router::new()
         .merge(api)

@@ -39,6 +39,26 @@ pub(crate) fn document() -> Value {
                     "400": problem, "401": problem, "404": problem
                 }
             }},
+            "/v1/backtests": {"post": {
+                "summary": "Start a backtest: replay the stored events of [from, to) with a draft (or, without one, the live pack) against the live pack",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["from", "to"], "additionalProperties": false,
+                    "properties": {"from": {"type": "string", "format": "date-time"}, "to": {"type": "string", "format": "date-time"}, "draft": {"type": "integer"}}
+                }}}},
+                "responses": {"202": {"description": "Started; poll the Location", "content": {"application/json": {"schema": {"type": "object"}}}}, "400": problem, "401": problem, "404": problem}
+            }},
+            "/v1/backtests/{id}": {
+                "get": {
+                    "summary": "A backtest's state (running, done, cancelled, failed), progress and, once ended, its report",
+                    "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                    "responses": {"200": {"description": "The job", "content": {"application/json": {"schema": {"type": "object"}}}}, "401": problem, "404": problem}
+                },
+                "delete": {
+                    "summary": "Cancel a running backtest (its report so far is kept)",
+                    "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                    "responses": {"202": {"description": "Cancelling"}, "401": problem, "404": problem}
+                }
+            },
             "/healthz": {"get": {"summary": "Liveness", "security": [], "responses": {"200": {"description": "alive"}}}},
             "/readyz": {"get": {"summary": "Readiness (the store answers)", "security": [], "responses": {"200": {"description": "ready"}, "503": problem}}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "security": [], "responses": {"200": {"description": "text exposition format"}}}},

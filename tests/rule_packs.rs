@@ -54,7 +54,7 @@ async fn pipeline(dir: &tempfile::TempDir) -> anyhow::Result<Arc<Pipeline>> {
     let features = features()?;
     let files = PackFiles::read_dir(&rules_dir())?;
     rulebook::seed(store.as_ref(), &files, &features, "seed", start()).await?.context("seeded")?;
-    let (_, pack) = rulebook::live(store.as_ref(), &features).await?;
+    let pack = rulebook::live(store.as_ref(), &features).await?.pack;
     let scorer = Scorer::new(Arc::new(pack), features.clone(), ScoringConfig::default());
     let pipeline = Pipeline::start(
         scorer,

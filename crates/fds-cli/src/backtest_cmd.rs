@@ -70,7 +70,7 @@ pub(crate) fn run(args: BacktestArgs) -> Result<ExitCode> {
             .await
             .with_context(|| format!("opening the store at {}", redacted_url(&config.store_url)))?;
         let features = setup::load_features(&config.rules_dir)?;
-        let (version, pack) = match rulebook::live(store.as_ref(), &features).await {
+        let rulebook::Live { version, pack, .. } = match rulebook::live(store.as_ref(), &features).await {
             Ok(live) => live,
             Err(e) => {
                 eprintln!("{e}");

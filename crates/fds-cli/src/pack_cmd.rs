@@ -203,9 +203,7 @@ async fn execute(
             };
             let files =
                 PackFiles::read_dir(&dir).map_err(|e| anyhow::anyhow!("reading {}: {e}", dir.display()))?;
-            if let Err(e) = rulebook::check(&files, &features) {
-                return refused(e);
-            }
+            // Seeding checks the files itself; a draft is checked here, before it is made.
             let seeded = match rulebook::seed(store, &files, &features, &actor, now).await {
                 Ok(seeded) => seeded,
                 Err(e) => return refused(e),
@@ -213,6 +211,9 @@ async fn execute(
             if let Some(v1) = seeded {
                 println!("seeded {}: {} files from {}", v1.label(), files.len(), dir.display());
                 return Ok(ExitCode::SUCCESS);
+            }
+            if let Err(e) = rulebook::check(&files, &features) {
+                return refused(e);
             }
             let head = live_version(store).await?;
             let live = store.rule_pack_files(head).await?;

@@ -98,11 +98,12 @@ impl Listing {
         store: &dyn Store,
         features: &Arc<fds_features::FeatureSet>,
     ) -> Result<Option<Listing>> {
-        let Some(version) = store.rule_pack_versions(1).await?.into_iter().next() else { return Ok(None) };
-        let files = store.rule_pack_files(version.version).await?;
-        let mut live = RulePack::from_files(&files, features.names(), features.utc_offset())
-            .map_err(|e| anyhow::anyhow!("the live pack {} does not compile: {e}", version.label()))?;
-        live.set_version(version.label());
+        let fds_pipeline::rulebook::Live { files, pack: live, .. } =
+            match fds_pipeline::rulebook::live(store, features).await {
+                Ok(live) => live,
+                Err(fds_pipeline::rulebook::RulebookError::NotFound(_)) => return Ok(None),
+                Err(e) => return Err(anyhow::anyhow!("the live pack: {e}")),
+            };
         let mut drafted = Vec::new();
         for change in store.rule_changes(Some(fds_store::ChangeState::Draft)).await? {
             let Ok(after) = change.apply_to(&files) else { continue };

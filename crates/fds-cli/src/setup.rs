@@ -66,18 +66,17 @@ pub(crate) async fn pipeline(
     {
         tracing::info!(rules_version = %v1.label(), files = files.len(), "store seeded with the rule files");
     }
-    let (version, pack) = rulebook::live(store.as_ref(), &features)
+    let live = rulebook::live(store.as_ref(), &features)
         .await
         .map_err(|e| anyhow::anyhow!("loading the live rule pack: {e}"))?;
-    let live_files = store.rule_pack_files(version.version).await.context("reading the live rule pack")?;
-    if live_files != files {
+    if live.files != files {
         tracing::warn!(
-            rules_version = %version.label(),
+            rules_version = %live.version.label(),
             dir = %rules_dir.display(),
             "the files differ from the store's live pack, which is what runs; propose them with `fds rules import`"
         );
     }
-    let scorer = scorer.with_rules(Arc::new(pack));
+    let scorer = scorer.with_rules(Arc::new(live.pack));
     let memory = Arc::new(InMemoryFeatures::new(scorer.features().clone()));
     let pipeline = Pipeline::start(scorer, memory, store, Arc::new(SystemClock), PipelineConfig::default())
         .await

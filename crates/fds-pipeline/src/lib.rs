@@ -299,11 +299,11 @@ impl Pipeline {
             // The live pack is already running: only shadows or suppressions moved.
             Some(v) if v.label() == self.scorer().rules().version() => v,
             _ => {
-                let (version, pack) = rulebook::live(self.store.as_ref(), &features).await?;
-                let pack = Arc::new(pack);
+                let live = rulebook::live(self.store.as_ref(), &features).await?;
+                let pack = Arc::new(live.pack);
                 tracing::info!(rules_version = %pack.version(), rules = pack.rules().len(), "rule pack now live");
                 self.update_scorer(|current| current.with_rules(pack));
-                version
+                live.version
             }
         };
         let state = rulebook::load_state(
@@ -440,21 +440,14 @@ impl Pipeline {
             decision.latency_us = elapsed.as_micros().min(u128::from(u64::MAX)) as u64;
             self.metrics.latency.observe(elapsed.as_secs_f64());
             self.metrics.decisions[decision.action as usize].inc();
-            if !rule_state.shadows.is_empty() {
-                self.shadow_counts.lock().observe(
-                    &rule_state.shadows,
-                    &event,
-                    &values,
-                    &decision,
-                    &rule_state,
-                    now,
-                );
-            }
             let decision = Arc::new(decision);
             shard.insert(decision.clone());
             (decision, values)
         };
-        // After the decision, outside the lock: challengers in shadow, score tallies.
+        // After the decision, outside the lock: drafts and challengers in shadow, tallies.
+        if !rule_state.shadows.is_empty() {
+            self.shadow_counts.lock().observe(&rule_state, &event, &values, &decision, now);
+        }
         self.models.observe(&event, &values, &decision.reasons);
         if let Some(block) = &decision.block {
             self.blocks.insert(block.clone());

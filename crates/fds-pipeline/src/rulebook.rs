@@ -57,12 +57,17 @@ pub async fn seed(
     Ok(store.seed_rule_pack(files, pack.version(), actor, at).await?)
 }
 
-/// The live (newest published) pack, compiled, its version set to the version's
-/// label so every decision records `v<N>-<content hash>`.
-pub async fn live(
-    store: &dyn Store,
-    features: &Arc<FeatureSet>,
-) -> Result<(PackVersion, RulePack), RulebookError> {
+/// The live (newest published) pack: its version, its files, and the pack compiled
+/// with its version set to the version's label so every decision records
+/// `v<N>-<content hash>`.
+pub struct Live {
+    pub version: PackVersion,
+    pub files: PackFiles,
+    pub pack: RulePack,
+}
+
+/// Reads and compiles the live pack (see [`Live`]).
+pub async fn live(store: &dyn Store, features: &Arc<FeatureSet>) -> Result<Live, RulebookError> {
     let version = store.rule_pack_versions(1).await?.into_iter().next().ok_or_else(|| {
         RulebookError::NotFound("the store holds no rule pack yet (seed it with `fds rules import`)".into())
     })?;
@@ -70,7 +75,7 @@ pub async fn live(
     let mut pack = RulePack::from_files(&files, features.names(), features.utc_offset())
         .map_err(|e| RulebookError::Problems(e.problems))?;
     pack.set_version(version.label());
-    Ok((version, pack))
+    Ok(Live { version, files, pack })
 }
 
 /// A draft checked against the live pack: what publishing it would make live.
@@ -187,18 +192,18 @@ pub(crate) struct ShadowCounts {
 }
 
 impl ShadowCounts {
-    /// Scores `event` with every shadow and counts what it did against `live`.
+    /// Scores `event` with every draft in shadow of `state` and counts what it did
+    /// against `live`.
     pub(crate) fn observe(
         &mut self,
-        shadows: &[Shadow],
+        state: &RuleState,
         event: &Event,
         values: &[FeatureValue],
         live: &Decision,
-        state: &RuleState,
         now: Timestamp,
     ) {
         let hour = event.occurred_at.timestamp().div_euclid(3600);
-        for shadow in shadows {
+        for shadow in &state.shadows {
             let scored = shadow.scorer.score_with(event, values, now, &state.suppressions);
             let total = self.entry(shadow.change_id, "", hour);
             total.evaluated += 1;

@@ -6,6 +6,10 @@
 //! - `rules/rhai`: the same rules, each run alone in Rhai (no native subset, no
 //!   batches): what the native programs save.
 //! - `rules/naive`: the baseline: every rule for every event, fresh maps per rule.
+//! - `rules/native_closures`: the floor: the same rules written as native Rust
+//!   closures over the typed event (`benches/floor/native_rules.rs`, generated from
+//!   `rules/` and checked against the engine by `tests/native_floor.rs`), indexed by
+//!   event type the same way.
 //! - `models/both`: the anomaly model (isolation forest, 100 trees × 256 samples) and the
 //!   supervised model (calibrated boosted trees, 100 trees of depth 4) scoring each event
 //!   together, explanations included, as the scorer calls them: the ML cost per event.
@@ -13,6 +17,10 @@
 //!
 //! After criterion, a plain pass over the same events prints per-event p50 / p99 / p99.9
 //! of the full path. Run: `cargo bench --bench scoring`.
+
+#[rustfmt::skip]
+#[path = "floor/native_rules.rs"]
+mod native_rules;
 
 use criterion::{criterion_group, Criterion, Throughput};
 use fds_core::{Event, FeatureValue};
@@ -103,6 +111,26 @@ fn bench(c: &mut Criterion) {
             let mut hits = 0usize;
             for (e, v) in f.events.iter().zip(&f.values) {
                 hits += f.pack.evaluate_rhai(e, v).hits.len();
+            }
+            hits
+        });
+    });
+    let closures = native_rules::rules();
+    let mut by_type: Vec<Vec<usize>> = vec![Vec::new(); fds_core::EventType::ALL.len()];
+    for (i, rule) in closures.iter().enumerate() {
+        for t in rule.events {
+            by_type[t.index()].push(i);
+        }
+    }
+    eprintln!("native closures: {} of {} rules", closures.len(), f.pack.rules().len());
+    let (lists, offset) = (f.pack.lists(), f.features.utc_offset());
+    group.bench_function("native_closures", |b| {
+        b.iter(|| {
+            let mut hits = 0usize;
+            for (e, v) in f.events.iter().zip(&f.values) {
+                for &i in &by_type[e.event_type().index()] {
+                    hits += usize::from((closures[i].check)(e, v, lists, offset));
+                }
             }
             hits
         });

@@ -16,6 +16,7 @@
 //!
 //! The authoring guide is `docs/rules.md`.
 
+mod codegen;
 mod context;
 mod error;
 mod files;
@@ -26,10 +27,11 @@ mod pack;
 mod sandbox;
 mod scan;
 
+pub use codegen::NativeSource;
 pub use error::{LoadError, RuleError};
 pub use fds_core::Family;
 pub use files::{FileChange, FileKind, PackFiles, FIXTURE_SUFFIX, LIST_SUFFIX, RULE_SUFFIX};
-pub use lists::{normalise_number, parse_list};
+pub use lists::{normalise_number, parse_list, Lists};
 pub use pack::{Evaluation, RuleMeta, RulePack, RuleSource, LISTS_DIR};
 pub use sandbox::{
     MAX_ARRAY_SIZE, MAX_CALL_LEVELS, MAX_EXPR_DEPTH, MAX_FUNCTION_EXPR_DEPTH, MAX_MAP_SIZE, MAX_OPERATIONS,

@@ -38,7 +38,7 @@ struct List {
 
 /// Every list of a pack, read-only once built.
 #[derive(Debug, Default)]
-pub(crate) struct Lists {
+pub struct Lists {
     by_name: HashMap<String, List>,
 }
 
@@ -78,14 +78,14 @@ impl Lists {
     }
 
     /// `in_list`: exact membership. `None` when there is no such list.
-    pub(crate) fn contains(&self, name: &str, value: &str) -> Option<bool> {
+    pub fn contains(&self, name: &str, value: &str) -> Option<bool> {
         self.by_name.get(name).map(|l| l.exact.contains(value))
     }
 
     /// `has_prefix_in`: whether the normalised `value` starts with any normalised
     /// entry. Looks up each prefix of the value (at most the longest entry's length),
     /// so the cost does not grow with the list. `None` when there is no such list.
-    pub(crate) fn has_prefix(&self, name: &str, value: &str) -> Option<bool> {
+    pub fn has_prefix(&self, name: &str, value: &str) -> Option<bool> {
         let list = self.by_name.get(name)?;
         let value = normalise_number(value);
         let hit = value

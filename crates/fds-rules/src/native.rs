@@ -38,7 +38,7 @@ const PREC_IN: u8 = 110;
 const PREC_CMP: u8 = 130;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Cmp {
+pub(crate) enum Cmp {
     Eq,
     Ne,
     Lt,
@@ -48,7 +48,7 @@ enum Cmp {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-enum Lit {
+pub(crate) enum Lit {
     Unit,
     Bool(bool),
     Int(i64),
@@ -57,13 +57,13 @@ enum Lit {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum ListFn {
+pub(crate) enum ListFn {
     InList,
     HasPrefixIn,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-enum Node {
+pub(crate) enum Node {
     Lit(Lit),
     Field(&'static str),
     Feature(usize),
@@ -108,7 +108,7 @@ pub(crate) struct Input<'a> {
 /// A rule condition compiled to native form.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Program {
-    root: Node,
+    pub(crate) root: Node,
 }
 
 impl Program {

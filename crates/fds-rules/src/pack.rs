@@ -457,6 +457,15 @@ impl RulePack {
         out
     }
 
+    /// The pack's named lists (`in_list`, `has_prefix_in`).
+    pub fn lists(&self) -> &Lists {
+        &self.lists
+    }
+
+    pub(crate) fn program(&self, rule: usize) -> Option<&Program> {
+        self.programs.get(rule).and_then(Option::as_ref)
+    }
+
     /// Whether `rule` has a native program (see [`RulePack::evaluate`]); the others
     /// always run in Rhai.
     pub fn runs_natively(&self, rule: usize) -> bool {

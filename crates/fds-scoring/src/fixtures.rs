@@ -54,6 +54,18 @@ pub struct CaseResult {
     pub outcome: Result<(), String>,
 }
 
+/// One fixture case's event and the feature values a rule sees for it (history
+/// replayed, overrides applied): for checking another implementation of the rules
+/// against the same cases.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaseInput {
+    pub rule_id: String,
+    pub case: String,
+    pub expect_hit: bool,
+    pub event: Event,
+    pub values: Vec<FeatureValue>,
+}
+
 /// The outcome of a fixture run: every case, and every problem with the fixtures
 /// themselves (missing or unreadable files, cases that cannot run).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -124,7 +136,7 @@ pub fn run_fixtures(rules_dir: &Path, pack: &RulePack, features: &Arc<FeatureSet
     }
     let read = |path: &Path| std::fs::read_to_string(path).map_err(|e| e.to_string());
     for (index, rule) in pack.rules().iter().enumerate() {
-        run_rule(index, rule, pack, features, &read, &mut report);
+        run_rule(index, rule, pack, features, &read, &mut report, &mut Vec::new());
     }
     let mut found = BTreeSet::new();
     collect_fixture_files(rules_dir, &mut found);
@@ -150,7 +162,7 @@ pub fn run_fixtures_in(files: &PackFiles, pack: &RulePack, features: &Arc<Featur
             .ok_or_else(|| "no such file in the pack".to_string())
     };
     for (index, rule) in pack.rules().iter().enumerate() {
-        run_rule(index, rule, pack, features, &read, &mut report);
+        run_rule(index, rule, pack, features, &read, &mut report, &mut Vec::new());
     }
     let found = files
         .iter()
@@ -159,6 +171,19 @@ pub fn run_fixtures_in(files: &PackFiles, pack: &RulePack, features: &Arc<Featur
         .collect();
     report.problems.extend(orphan_fixtures(found, pack));
     report
+}
+
+/// The event and feature values of every fixture case of every rule in `pack` (loaded
+/// from files on disk), as [`run_fixtures`] prepares them; cases that cannot be
+/// prepared are left out (`run_fixtures` reports them).
+pub fn fixture_inputs(pack: &RulePack, features: &Arc<FeatureSet>) -> Vec<CaseInput> {
+    let mut inputs = Vec::new();
+    let read = |path: &Path| std::fs::read_to_string(path).map_err(|e| e.to_string());
+    let mut report = FixtureReport::default();
+    for (index, rule) in pack.rules().iter().enumerate() {
+        run_rule(index, rule, pack, features, &read, &mut report, &mut inputs);
+    }
+    inputs
 }
 
 /// The fixture file of a rule: `<id>.test.toml` next to its `.rhai`.
@@ -173,6 +198,7 @@ fn run_rule(
     features: &Arc<FeatureSet>,
     read: &dyn Fn(&Path) -> Result<String, String>,
     report: &mut FixtureReport,
+    inputs: &mut Vec<CaseInput>,
 ) {
     let path = fixture_path(rule);
     let shown = path.display();
@@ -206,7 +232,20 @@ fn run_rule(
                 continue;
             }
         };
-        let outcome = run_case(index, case, &case_id, &overrides, pack, features);
+        let outcome = match case_input(case, &case_id, &overrides, features) {
+            Ok((event, values)) => {
+                let outcome = judge(index, case, &event, &values, pack, features);
+                inputs.push(CaseInput {
+                    rule_id: rule.id.clone(),
+                    case: case.name.clone(),
+                    expect_hit: case.expect == Expect::Hit,
+                    event,
+                    values,
+                });
+                outcome
+            }
+            Err(why) => Err(why),
+        };
         report.results.push(CaseResult { rule_id: rule.id.clone(), case: case.name.clone(), outcome });
     }
 }
@@ -235,14 +274,14 @@ fn overrides(case: &Case, features: &FeatureSet) -> Result<Vec<(usize, FeatureVa
     }
 }
 
-fn run_case(
-    rule: usize,
+/// The case's event and the feature values the rule sees: history replayed through a
+/// fresh feature store, then the overrides.
+fn case_input(
     case: &Case,
     case_id: &str,
     overrides: &[(usize, FeatureValue)],
-    pack: &RulePack,
     features: &Arc<FeatureSet>,
-) -> Result<(), String> {
+) -> Result<(Event, Vec<FeatureValue>), String> {
     let event_json = with_defaults(&case.event, case_id.to_string(), None);
     let event_time = event_json
         .get("occurred_at")
@@ -266,10 +305,21 @@ fn run_case(
     for &(index, value) in overrides {
         values[index] = value;
     }
+    Ok((event, values))
+}
 
+/// Whether the rule decides the case as expected (and the fast path as plain Rhai).
+fn judge(
+    rule: usize,
+    case: &Case,
+    event: &Event,
+    values: &[FeatureValue],
+    pack: &RulePack,
+    features: &FeatureSet,
+) -> Result<(), String> {
     let hit =
-        pack.evaluate_one(rule, &event, &values).map_err(|e| format!("the rule failed: {}", e.message))?;
-    let naive = pack.evaluate_naive(&event, &values);
+        pack.evaluate_one(rule, event, values).map_err(|e| format!("the rule failed: {}", e.message))?;
+    let naive = pack.evaluate_naive(event, values);
     let naive_hit = naive.hits.contains(&rule);
     if naive_hit != hit {
         return Err(format!(

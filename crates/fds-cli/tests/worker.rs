@@ -179,6 +179,16 @@ struct WorkerProcess {
 }
 
 fn start_worker(db: &Database, topics: &Topics, group: &str, batch_max: usize) -> WorkerProcess {
+    start_worker_with(db, topics, group, batch_max, &[])
+}
+
+fn start_worker_with(
+    db: &Database,
+    topics: &Topics,
+    group: &str,
+    batch_max: usize,
+    settings: &[(&str, &str)],
+) -> WorkerProcess {
     let port = free_port();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_fds"));
     cmd.current_dir(repo()).env_remove("RUST_LOG");
@@ -199,6 +209,7 @@ fn start_worker(db: &Database, topics: &Topics, group: &str, batch_max: usize) -
         .env("FDS__KAFKA__BATCH_MAX", batch_max.to_string())
         .env("FDS__KAFKA__SESSION_TIMEOUT_MS", "6000")
         .env("FDS__LOG__LEVEL", "warn")
+        .envs(settings.iter().copied())
         .args(["worker"])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
@@ -420,4 +431,66 @@ fn two_workers_share_the_partitions_and_one_takes_over_when_the_other_stops() {
     assert!(a.stop().success());
     assert_eq!(db.count("decisions"), N as i64);
     assert_eq!(db.count("events"), N as i64);
+}
+
+/// Holds an exclusive lock on `table` for `hold`: every read and write of it waits, as
+/// with a store that has stopped answering. Returns once the lock is held.
+fn lock_table(db: &Database, table: &str, hold: Duration) -> Child {
+    let sql = format!(
+        "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep({}); COMMIT;",
+        hold.as_secs_f64()
+    );
+    let child = Command::new("psql")
+        .args([db.url.as_str(), "-q", "-v", "ON_ERROR_STOP=1", "-c", &sql])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("psql runs");
+    wait_until("the lock held", Duration::from_secs(10), || {
+        runtime().block_on(async {
+            use sqlx::Connection;
+            let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            sqlx::query_as::<_, (i64,)>(
+                "SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND granted \
+                 AND relation = $1::regclass",
+            )
+            .bind(table)
+            .fetch_one(&mut c)
+            .await
+            .is_ok_and(|(n,)| n > 0)
+        })
+    });
+    child
+}
+
+#[test]
+fn a_slow_store_pauses_the_partitions_and_the_worker_resumes_with_nothing_lost() {
+    let db = Database::create();
+    let topics = create_topics(2);
+    let before = stream("calm", 50);
+    let during = stream("slow", 300);
+    let worker =
+        start_worker_with(&db, &topics, &unique("group"), 100, &[("FDS__KAFKA__PAUSE_AFTER_MS", "300")]);
+    produce_events(&topics.events, &before);
+    wait_until("the first events stored", Duration::from_secs(60), || db.count("decisions") == 50);
+    assert_eq!(worker.counter("fds_worker_pauses_total"), 0, "a healthy store never pauses");
+
+    // The store stops answering for 5 s while system A keeps publishing.
+    let mut lock = lock_table(&db, "events", Duration::from_secs(5));
+    produce_events(&topics.events, &during);
+    wait_until("the partitions paused", Duration::from_secs(4), || {
+        worker.counter("fds_worker_pauses_total") > 0
+    });
+    assert_eq!(db.count("decisions"), 50, "nothing is half-written while the store is stuck");
+    assert!(lock.wait().unwrap().success(), "the lock session ends cleanly");
+
+    // The store answers again: the worker resumes and stores the rest, each once.
+    let total = (before.len() + during.len()) as i64;
+    wait_until("every event stored", Duration::from_secs(60), || db.count("decisions") == total);
+    let pauses = worker.counter("fds_worker_pauses_total");
+    assert!(worker.stop().success());
+    assert!(pauses >= 1);
+    assert_eq!(db.count("events"), total, "no event lost or doubled");
+    let ids: Vec<String> =
+        before.iter().chain(&during).map(|e| e["event_id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(decisions(&db, &ids).len(), ids.len());
 }

@@ -11,6 +11,10 @@
 //!   for each, the time from its produce call to its decision arriving at a
 //!   downstream consumer of the decisions topic.
 //!
+//! After the throughput run it prints the mean time per batch in each phase (score,
+//! publish, store, commit) and the CPU time each process spent per event: this program
+//! (producer, worker, consumer), the broker and Postgres (read from `/proc`).
+//!
 //! Without `--bench` (as `cargo test --all-targets` runs it) a small smoke run
 //! checks that the benchmark works.
 
@@ -189,6 +193,7 @@ async fn throughput(url: &str, n: usize) {
 
     let running = start_worker(url, &topic, &decisions).await;
     assigned(&running).await;
+    let cpu_before = cpu_split();
     let t = Instant::now();
     loop {
         let w = running.pipeline.writer_stats();
@@ -199,9 +204,30 @@ async fn throughput(url: &str, n: usize) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = t.elapsed();
+    let cpu_after = cpu_split();
     let _ = running.stop.send(());
     running.task.await.expect("worker task");
     let m = running.pipeline.metrics();
+    let phases: Vec<String> = fds_stream::PHASES
+        .iter()
+        .zip(&running.metrics.batch_phase)
+        .map(|(phase, h)| format!("{phase} {:.1} ms", h.sum_seconds() * 1e3 / h.count().max(1) as f64))
+        .collect();
+    println!(
+        "batches: {}, mean size {:.0}; mean per batch: {}",
+        running.metrics.batch_size.count(),
+        running.metrics.batch_size.sum_seconds() / running.metrics.batch_size.count().max(1) as f64,
+        phases.join(", ")
+    );
+    let per_event = |i: usize| (cpu_after[i] - cpu_before[i]) * 1e6 / n as f64;
+    println!(
+        "CPU per event: this process (worker, producer idle, consumer idle) {:.0} µs, broker {:.0} µs, Postgres {:.0} µs; total {:.0} µs ({:.2} cores busy)",
+        per_event(0),
+        per_event(1),
+        per_event(2),
+        per_event(0) + per_event(1) + per_event(2),
+        (0..3).map(|i| cpu_after[i] - cpu_before[i]).sum::<f64>() / elapsed.as_secs_f64()
+    );
     let dead: u64 = running.metrics.dead_lettered.snapshot().iter().map(|(_, n)| n).sum();
     println!(
         "sustained Kafka -> score -> Postgres: {n} events in {:.2} s = {:.0} events/s ({} rules; blocks {}, reviews {}, dead-lettered {dead})",
@@ -211,6 +237,39 @@ async fn throughput(url: &str, n: usize) {
         m.decisions(fds_core::Action::Block),
         m.decisions(fds_core::Action::Review),
     );
+}
+
+/// CPU seconds (user + system) used so far by this process, by the broker (`tansu`)
+/// and by every Postgres process, from `/proc`.
+fn cpu_split() -> [f64; 3] {
+    let ticks = 100.0; // USER_HZ on Linux
+    let mut out = [0.0; 3];
+    let me = std::process::id().to_string();
+    let Ok(dir) = std::fs::read_dir("/proc") else { return out };
+    for entry in dir.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // `pid (comm) state ...`: fields after the closing parenthesis, utime is the 12th.
+        let Some((head, rest)) = stat.rsplit_once(')') else { continue };
+        let comm = head.split_once('(').map_or("", |(_, c)| c);
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let cpu = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        let seconds = (cpu(11) + cpu(12)) / ticks;
+        let slot = if name == me {
+            0
+        } else if comm.starts_with("tansu") {
+            1
+        } else if comm.starts_with("postgres") {
+            2
+        } else {
+            continue;
+        };
+        out[slot] += seconds;
+    }
+    out
 }
 
 /// Waits until the worker owns partitions: figures start once the group is joined.

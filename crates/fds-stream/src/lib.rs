@@ -16,5 +16,5 @@ mod metrics;
 pub mod worker;
 
 pub use config::WorkerConfig;
-pub use metrics::WorkerMetrics;
+pub use metrics::{WorkerMetrics, PHASES};
 pub use worker::{RunStats, Worker, WorkerError};

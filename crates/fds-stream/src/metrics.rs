@@ -12,6 +12,13 @@ use std::sync::atomic::{AtomicI64, Ordering};
 const END_TO_END_BOUNDS: &[f64] =
     &[0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
 
+/// Batch phase buckets, 100 µs to 10 s.
+const PHASE_BOUNDS: &[f64] =
+    &[0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+/// The phases of one batch, in order (see `Worker::process`).
+pub const PHASES: [&str; 4] = ["score", "publish", "store", "commit"];
+
 /// Batch size buckets (messages).
 const BATCH_BOUNDS: &[f64] = &[1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0];
 
@@ -26,6 +33,10 @@ pub struct WorkerMetrics {
     /// From the moment the worker received the message to its decision.
     pub receive_to_decision: Histogram,
     pub batch_size: Histogram,
+    /// Time per batch in each of [`PHASES`]: decode and score (with the redelivery
+    /// lookup), wait for the broker to acknowledge every publish, wait for the store
+    /// to hold the batch, commit the offsets.
+    pub batch_phase: [Histogram; 4],
     pub commits: Counter,
     pub commit_failures: Counter,
     /// Times the worker paused its partitions because the store was slow.
@@ -47,6 +58,7 @@ impl Default for WorkerMetrics {
             event_to_decision: Histogram::new(END_TO_END_BOUNDS),
             receive_to_decision: Histogram::new(END_TO_END_BOUNDS),
             batch_size: Histogram::new(BATCH_BOUNDS),
+            batch_phase: PHASES.map(|_| Histogram::new(PHASE_BOUNDS)),
             commits: Counter::default(),
             commit_failures: Counter::default(),
             pauses: Counter::default(),
@@ -104,6 +116,15 @@ impl WorkerMetrics {
         self.receive_to_decision.render(out, "fds_worker_receive_to_decision_seconds", "");
         header(out, "fds_worker_batch_size", "histogram", "Messages per committed batch.");
         self.batch_size.render(out, "fds_worker_batch_size", "");
+        header(
+            out,
+            "fds_worker_batch_phase_seconds",
+            "histogram",
+            "Time per batch: score (decode, redelivery lookup, scoring), publish (until acknowledged), store (until durable), commit.",
+        );
+        for (phase, histogram) in PHASES.iter().zip(&self.batch_phase) {
+            histogram.render(out, "fds_worker_batch_phase_seconds", &format!("phase=\"{phase}\""));
+        }
         let counters = [
             ("fds_worker_commits_total", "Offset commits after a durably stored batch.", &self.commits),
             ("fds_worker_commit_failures_total", "Offset commits the broker refused.", &self.commit_failures),

@@ -160,6 +160,7 @@ impl Worker {
         pending: &mut VecDeque<Taken>,
         stats: &mut RunStats,
     ) -> Result<(), WorkerError> {
+        let started = Instant::now();
         let mut deliveries: Vec<(String, DeliveryFuture)> = Vec::with_capacity(batch.len());
         let mut events: Vec<(Event, Instant)> = Vec::with_capacity(batch.len());
         let mut sources: Vec<usize> = Vec::with_capacity(batch.len());
@@ -243,6 +244,10 @@ impl Worker {
         }
 
         // Durable before committed: every publish acknowledged, every record stored.
+        let scored = Instant::now();
+        let [score_phase, publish_phase, store_phase, commit_phase] = &self.metrics.batch_phase;
+        score_phase.observe(scored.duration_since(started).as_secs_f64());
+        let mut acknowledged = scored;
         let settle = async {
             for (topic, delivery) in deliveries {
                 match delivery.await {
@@ -251,10 +256,15 @@ impl Worker {
                     Err(_) => return Err(WorkerError::Publish { topic, error: KafkaError::Canceled }),
                 }
             }
+            acknowledged = Instant::now();
             self.pipeline.flush().await.map_err(WorkerError::Store)
         };
         keep_polled(&self.consumer, &self.metrics, pending, self.config.pause_after, settle).await?;
+        let stored = Instant::now();
+        publish_phase.observe(acknowledged.duration_since(scored).as_secs_f64());
+        store_phase.observe(stored.duration_since(acknowledged).as_secs_f64());
         self.commit(&batch);
+        commit_phase.observe(stored.elapsed().as_secs_f64());
         self.metrics.batch_size.observe(batch.len() as f64);
         stats.batches += 1;
         Ok(())

@@ -530,6 +530,13 @@ impl Pipeline {
         self.writer.flush().await
     }
 
+    /// Marks every record of the decisions made so far and returns at once; the mark
+    /// resolves when they are durably stored, whatever is decided meanwhile (see
+    /// `BatchWriter::mark`).
+    pub async fn mark(&self) -> Result<fds_store::Durable, StoreError> {
+        self.writer.mark().await
+    }
+
     /// Appends the pipeline's metrics in the Prometheus text format.
     pub fn render_metrics(&self, out: &mut String) {
         let m = &self.metrics;

@@ -66,7 +66,7 @@ pub use retention::{LegalHold, RemovedRows, RetentionPolicy, RetentionReport};
 pub use rotation::{rotate_keys, ResealBatch, RotationOptions, RotationReport, TableRotation};
 pub use sqlite::SqliteStore;
 pub use store::{ActionCounts, Counts, Record, SaveSummary, Store};
-pub use writer::{BatchWriter, WriterConfig, WriterStats};
+pub use writer::{BatchWriter, Durable, WriterConfig, WriterStats};
 
 use std::sync::Arc;
 

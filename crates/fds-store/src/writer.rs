@@ -6,11 +6,14 @@
 //! task ([`Store::save`], one transaction); up to `concurrency` saves run at once,
 //! so the next batch is collected and encoded while the database writes the last
 //! one. A failed save is logged and retried with backoff, for as long as it takes:
-//! a record, once accepted, is never dropped. A flush (and the shutdown) waits for
-//! every save in flight.
+//! a record, once accepted, is never dropped. A flush waits for the records sent
+//! before it, and only those: records keep flowing into new batches meanwhile, so a
+//! caller can flush one batch of its own while it prepares the next. The shutdown
+//! waits for everything accepted.
 
 use crate::store::{Record, Store};
 use crate::StoreError;
+use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -135,9 +138,17 @@ impl BatchWriter {
     /// Returns once every record sent before this call is durably saved (or was a
     /// duplicate). While the database fails this waits, as the writer retries.
     pub async fn flush(&self) -> Result<(), StoreError> {
+        self.mark().await?.await
+    }
+
+    /// Places a mark after every record sent so far and returns at once (once the
+    /// queue has room for the mark). The mark resolves when those records, and not
+    /// the ones sent after it, are durably saved: a caller can go on sending the next
+    /// batch while the last one is written, and wait for the mark later.
+    pub async fn mark(&self) -> Result<Durable, StoreError> {
         let (done, saved) = oneshot::channel();
         self.tx.send(Message::Flush(done)).await.map_err(|_| StoreError::Closed)?;
-        saved.await.map_err(|_| StoreError::Closed)
+        Ok(Durable(saved))
     }
 
     /// Stops accepting records, saves everything already accepted, stops the task
@@ -166,6 +177,54 @@ impl BatchWriter {
     }
 }
 
+/// A mark placed by [`BatchWriter::mark`]: resolves once every record sent before it
+/// is durably saved.
+#[derive(Debug)]
+pub struct Durable(oneshot::Receiver<()>);
+
+impl std::future::Future for Durable {
+    type Output = Result<(), StoreError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|r| r.map_err(|_| StoreError::Closed))
+    }
+}
+
+/// Where the writer task stands: records are numbered as they are taken; the saves
+/// in flight and the batch being collected cover ranges of those numbers.
+#[derive(Default)]
+struct Progress {
+    /// The number the next record taken gets.
+    next: u64,
+    /// The first record of the batch being collected (== `next` when it is empty).
+    collecting: u64,
+    /// The first record of each save in flight.
+    saving: BTreeSet<u64>,
+    /// Flushes waiting, with the number of records taken before each.
+    flushes: VecDeque<(u64, oneshot::Sender<()>)>,
+}
+
+impl Progress {
+    /// Every record numbered below this is saved.
+    fn durable(&self) -> u64 {
+        self.saving.first().copied().unwrap_or(self.collecting).min(self.collecting)
+    }
+
+    /// Answers the flushes whose records are all saved (flushes are in order).
+    fn answer(&mut self) {
+        let durable = self.durable();
+        while self.flushes.front().is_some_and(|(upto, _)| *upto <= durable) {
+            if let Some((_, done)) = self.flushes.pop_front() {
+                // The caller may have stopped waiting; nothing to tell then.
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
 /// The writer task.
 struct Worker {
     store: Arc<dyn Store>,
@@ -179,9 +238,9 @@ struct Worker {
 impl Worker {
     async fn run(mut self) {
         let mut batch: Vec<Record> = Vec::with_capacity(self.max_batch);
-        let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
+        let mut progress = Progress::default();
         let mut shutdowns: Vec<oneshot::Sender<()>> = Vec::new();
-        let mut saving: JoinSet<()> = JoinSet::new();
+        let mut saving: JoinSet<u64> = JoinSet::new();
 
         // After a shutdown the channel is closed: `recv` still yields what was
         // accepted before, then `None`, which ends the loop.
@@ -189,40 +248,57 @@ impl Worker {
             // A batch is only collected when a save can take it: while every save
             // is busy, records wait in the bounded queue, and senders behind it.
             while let Some(done) = saving.try_join_next() {
-                settled(done);
+                settled(done, &mut progress);
             }
             while saving.len() >= self.concurrency {
-                settled(saving.join_next().await.expect("the set is not empty"));
+                settled(saving.join_next().await.expect("the set is not empty"), &mut progress);
             }
-            let Some(first) = self.rx.recv().await else { break };
-            self.take(first, &mut batch, &mut flushes, &mut shutdowns);
+            progress.answer();
+            // Wait for the first record of the next batch, answering flushes as the
+            // saves in flight finish.
+            let first = loop {
+                tokio::select! {
+                    message = self.rx.recv() => break message,
+                    Some(done) = saving.join_next(), if !saving.is_empty() => {
+                        settled(done, &mut progress);
+                        progress.answer();
+                    }
+                }
+            };
+            let Some(first) = first else { break };
+            let flushes_before = progress.flushes.len();
+            self.take(first, &mut batch, &mut progress, &mut shutdowns);
             let deadline = tokio::time::Instant::now() + self.max_delay;
             // A flush cuts the batch short: its caller is waiting.
-            while flushes.is_empty() && batch.len() < self.max_batch {
-                match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                    Ok(Some(message)) => {
-                        self.take(message, &mut batch, &mut flushes, &mut shutdowns);
+            while progress.flushes.len() == flushes_before && batch.len() < self.max_batch {
+                tokio::select! {
+                    message = tokio::time::timeout_at(deadline, self.rx.recv()) => match message {
+                        Ok(Some(message)) => self.take(message, &mut batch, &mut progress, &mut shutdowns),
+                        Ok(None) | Err(_) => break,
+                    },
+                    Some(done) = saving.join_next(), if !saving.is_empty() => {
+                        settled(done, &mut progress);
+                        progress.answer();
                     }
-                    Ok(None) | Err(_) => break,
                 }
             }
             if !batch.is_empty() {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(self.max_batch));
-                saving.spawn(save(Arc::clone(&self.store), Arc::clone(&self.counters), full));
+                let first = progress.collecting;
+                progress.saving.insert(first);
+                progress.collecting = progress.next;
+                let (store, counters) = (Arc::clone(&self.store), Arc::clone(&self.counters));
+                saving.spawn(async move {
+                    save(store, counters, full).await;
+                    first
+                });
             }
-            if !flushes.is_empty() {
-                while let Some(done) = saving.join_next().await {
-                    settled(done);
-                }
-                for done in flushes.drain(..) {
-                    // The caller may have stopped waiting; nothing to tell then.
-                    let _ = done.send(());
-                }
-            }
+            progress.answer();
         }
         while let Some(done) = saving.join_next().await {
-            settled(done);
+            settled(done, &mut progress);
         }
+        progress.answer();
         for done in shutdowns {
             let _ = done.send(());
         }
@@ -239,12 +315,15 @@ impl Worker {
         &mut self,
         message: Message,
         batch: &mut Vec<Record>,
-        flushes: &mut Vec<oneshot::Sender<()>>,
+        progress: &mut Progress,
         shutdowns: &mut Vec<oneshot::Sender<()>>,
     ) {
         match message {
-            Message::Record(record) => batch.push(record),
-            Message::Flush(done) => flushes.push(done),
+            Message::Record(record) => {
+                batch.push(record);
+                progress.next += 1;
+            }
+            Message::Flush(done) => progress.flushes.push_back((progress.next, done)),
             Message::Shutdown(done) => {
                 self.rx.close();
                 shutdowns.push(done);
@@ -253,12 +332,18 @@ impl Worker {
     }
 }
 
-/// A finished save task: a save never fails (it retries), so only a panic in the
-/// store ends one early, and it is not swallowed.
-fn settled(done: Result<(), tokio::task::JoinError>) {
-    if let Err(error) = done {
-        if error.is_panic() {
-            std::panic::resume_unwind(error.into_panic());
+/// A finished save task (it returns the number of its first record): a save never
+/// fails (it retries), so only a panic in the store ends one early, and it is not
+/// swallowed.
+fn settled(done: Result<u64, tokio::task::JoinError>, progress: &mut Progress) {
+    match done {
+        Ok(first) => {
+            progress.saving.remove(&first);
+        }
+        Err(error) => {
+            if error.is_panic() {
+                std::panic::resume_unwind(error.into_panic());
+            }
         }
     }
 }

@@ -6,6 +6,9 @@
 //! events with one store round trip for redeliveries → publish each decision to the
 //! decisions topic keyed by subscriber → wait until the batch's events and decisions
 //! are durably stored and every publish is acknowledged → commit the offsets.
+//! The wait overlaps the next batch: while one batch settles, the next is collected,
+//! scored and published; its own wait starts after, so commits stay in order and at
+//! most two batches (plus the store's bounded queue) are ever in hand.
 //!
 //! Delivery is at least once and the store makes it effectively once: a message
 //! redelivered after a crash or a rebalance finds its event id stored and gets the
@@ -49,6 +52,14 @@ pub struct RunStats {
     pub duplicates: u64,
     pub dead_lettered: u64,
     pub batches: u64,
+}
+
+/// A batch scored and published, on its way to being durable; its offsets are
+/// committed once `settle` finishes: (publishes acknowledged, records stored).
+struct Settling {
+    batch: Vec<Taken>,
+    settle: tokio::task::JoinHandle<Result<(Instant, Instant), WorkerError>>,
+    scored: Instant,
 }
 
 /// A consumed message the worker still has to account for in a commit.
@@ -115,6 +126,9 @@ impl Worker {
         let mut stopping = false;
         let mut pending: VecDeque<Taken> = VecDeque::new();
         let mut stats = RunStats::default();
+        // The batch scored and published last, until it is durable and committed: the
+        // next batch is collected and scored meanwhile.
+        let mut settling: Option<Settling> = None;
         while !stopping {
             let mut batch: Vec<Taken> = pending.drain(..).collect();
             let mut deadline =
@@ -127,11 +141,21 @@ impl Worker {
                         None => std::future::pending().await,
                     }
                 };
+                let settled = async {
+                    match settling.as_mut() {
+                        Some(s) => (&mut s.settle).await,
+                        None => std::future::pending().await,
+                    }
+                };
                 tokio::select! {
                     biased;
                     () = &mut shutdown => {
                         stopping = true;
                         break;
+                    }
+                    done = settled => {
+                        let s = settling.take().expect("settling");
+                        self.committed(s, done, &mut stats)?;
                     }
                     received = self.consumer.recv() => match received {
                         Ok(message) => {
@@ -143,23 +167,61 @@ impl Worker {
                     () = wait => break,
                 }
             }
-            if batch.is_empty() {
-                continue;
+            let next = if batch.is_empty() {
+                None
+            } else {
+                Some(self.score(batch, &mut pending, &mut stats).await?)
+            };
+            // Commits stay in order: the previous batch is settled first.
+            if let Some(mut s) = settling.take() {
+                let done = keep_polled(
+                    &self.consumer,
+                    &self.metrics,
+                    &mut pending,
+                    self.config.pause_after,
+                    &mut s.settle,
+                )
+                .await;
+                self.committed(s, done, &mut stats)?;
             }
-            self.process(batch, &mut pending, &mut stats).await?;
+            settling = next;
         }
         self.consumer.unsubscribe();
         tracing::info!(?stats, "worker stopped: batch stored, offsets committed, group left");
         Ok(stats)
     }
 
-    /// Scores, publishes, stores and commits one batch.
-    async fn process(
+    /// Commits a settled batch (every publish acknowledged, every record stored), or
+    /// returns the error that stopped it from settling, uncommitted.
+    fn committed(
+        &self,
+        s: Settling,
+        done: Result<Result<(Instant, Instant), WorkerError>, tokio::task::JoinError>,
+        stats: &mut RunStats,
+    ) -> Result<(), WorkerError> {
+        let (acknowledged, stored) = match done {
+            Ok(result) => result?,
+            Err(error) => std::panic::resume_unwind(error.into_panic()),
+        };
+        let [_, publish_phase, store_phase, commit_phase] = &self.metrics.batch_phase;
+        publish_phase.observe(acknowledged.saturating_duration_since(s.scored).as_secs_f64());
+        store_phase.observe(stored.saturating_duration_since(acknowledged).as_secs_f64());
+        let committing = Instant::now();
+        self.commit(&s.batch);
+        commit_phase.observe(committing.elapsed().as_secs_f64());
+        self.metrics.batch_size.observe(s.batch.len() as f64);
+        stats.batches += 1;
+        Ok(())
+    }
+
+    /// Decodes, scores and publishes one batch, and places the store mark behind it;
+    /// returns it settling: its publishes and its records on their way.
+    async fn score(
         &self,
         batch: Vec<Taken>,
         pending: &mut VecDeque<Taken>,
         stats: &mut RunStats,
-    ) -> Result<(), WorkerError> {
+    ) -> Result<Settling, WorkerError> {
         let started = Instant::now();
         let mut deliveries: Vec<(String, DeliveryFuture)> = Vec::with_capacity(batch.len());
         let mut events: Vec<(Event, Instant)> = Vec::with_capacity(batch.len());
@@ -243,12 +305,19 @@ impl Worker {
             self.publish(record, &mut deliveries).await?;
         }
 
-        // Durable before committed: every publish acknowledged, every record stored.
+        // Durable before committed: every publish acknowledged, every record of this
+        // batch stored (the mark covers this batch's records, not the next one's).
+        let mark = keep_polled(
+            &self.consumer,
+            &self.metrics,
+            pending,
+            self.config.pause_after,
+            self.pipeline.mark(),
+        )
+        .await?;
         let scored = Instant::now();
-        let [score_phase, publish_phase, store_phase, commit_phase] = &self.metrics.batch_phase;
-        score_phase.observe(scored.duration_since(started).as_secs_f64());
-        let mut acknowledged = scored;
-        let settle = async {
+        self.metrics.batch_phase[0].observe(scored.duration_since(started).as_secs_f64());
+        let settle = tokio::spawn(async move {
             for (topic, delivery) in deliveries {
                 match delivery.await {
                     Ok(Ok(_)) => {}
@@ -256,18 +325,11 @@ impl Worker {
                     Err(_) => return Err(WorkerError::Publish { topic, error: KafkaError::Canceled }),
                 }
             }
-            acknowledged = Instant::now();
-            self.pipeline.flush().await.map_err(WorkerError::Store)
-        };
-        keep_polled(&self.consumer, &self.metrics, pending, self.config.pause_after, settle).await?;
-        let stored = Instant::now();
-        publish_phase.observe(acknowledged.duration_since(scored).as_secs_f64());
-        store_phase.observe(stored.duration_since(acknowledged).as_secs_f64());
-        self.commit(&batch);
-        commit_phase.observe(stored.elapsed().as_secs_f64());
-        self.metrics.batch_size.observe(batch.len() as f64);
-        stats.batches += 1;
-        Ok(())
+            let acknowledged = Instant::now();
+            mark.await.map_err(WorkerError::Store)?;
+            Ok((acknowledged, Instant::now()))
+        });
+        Ok(Settling { batch, settle, scored })
     }
 
     /// Queues a message for the producer, waiting for room when its queue is full.

@@ -223,3 +223,45 @@ async fn a_zero_capacity_batch_size_or_concurrency_is_raised_to_one() {
 
     assert_eq!((stats.saved, stats.batches), (1, 1));
 }
+
+#[tokio::test]
+async fn a_mark_waits_for_the_records_before_it_and_not_for_those_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = WriterConfig { capacity: 10, max_batch: 10, max_delay: Duration::ZERO, concurrency: 2 };
+    let (writer, store, url) = writer_on_file(&dir, config).await;
+    let existing = record("e-1", "01012345678", 0, Action::Block);
+    writer.send(existing.clone()).await.unwrap();
+    writer.flush().await.unwrap();
+
+    let first = record("e-first", "01099990000", 1, Action::Allow);
+    writer.send(first.clone()).await.unwrap();
+    let before = writer.mark().await.unwrap();
+    // A record whose every save fails (its block id clashes with the stored block)
+    // until an operator removes the clash.
+    let mut stuck = record("e-stuck", "01012345678", 2, Action::Block);
+    let block_id = existing.decision.block.clone().unwrap().block_id;
+    if let Some(block) = stuck.decision.block.as_mut() {
+        block.block_id = block_id.clone();
+    }
+    writer.send(stuck.clone()).await.unwrap();
+    let after = writer.mark().await.unwrap();
+
+    before.await.unwrap();
+    assert_eq!(store.decision_for_event("e-first").await.unwrap(), Some(first.decision));
+    wait_until("a save of the stuck record has failed", || writer.stats().failures >= 1).await;
+    let mut after = std::pin::pin!(after);
+    assert!(still_waiting(after.as_mut()).await, "the later mark waits for the stuck record");
+    // Records keep flowing while it is stuck, and a mark behind them waits too.
+    writer.send(record("e-later", "01099990001", 3, Action::Allow)).await.unwrap();
+    wait_until("the later record saved", || writer.stats().saved == 3).await;
+    assert!(still_waiting(after.as_mut()).await);
+
+    let mut operator = SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("DELETE FROM blocks WHERE block_id = ?")
+        .bind(&block_id)
+        .execute(&mut operator)
+        .await
+        .unwrap();
+    after.await.unwrap();
+    assert_eq!(store.decision_for_event("e-stuck").await.unwrap(), Some(stuck.decision));
+}

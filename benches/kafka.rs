@@ -4,7 +4,8 @@
 //! consumer of this program).
 //!
 //! Run: `FDS_TEST_KAFKA_BROKERS=127.0.0.1:PORT cargo bench --bench kafka`
-//! (options: `-- --events N --rate R --seconds S`). Prints:
+//! (options: `-- --events N --rate R --seconds S`, and the worker's `--batch-wait-ms`
+//! and `--in-flight`, defaults as in production). Prints:
 //! - sustained throughput: N events produced up front, then the time for the
 //!   worker to have every one scored, published and durably stored;
 //! - end-to-end latency at a fixed rate: events produced at R/s for S seconds;
@@ -150,6 +151,9 @@ async fn start_worker(url: &str, events_topic: &str, decisions_topic: &str) -> R
     // The test broker holds a fetch for its full wait even when data arrives; a short
     // wait keeps that out of the latency (Kafka answers as soon as data is there).
     config.client.insert("fetch.wait.max.ms".into(), "5".into());
+    config.batch_wait =
+        Duration::from_millis(arg("--batch-wait-ms", config.batch_wait.as_millis() as usize) as u64);
+    config.in_flight = arg("--in-flight", config.in_flight);
     create_topics(&[(&config.dead_letter_topic, 1)]).await;
     let worker = Worker::new(config, pipeline.clone()).expect("worker");
     let metrics = worker.metrics();
@@ -208,17 +212,7 @@ async fn throughput(url: &str, n: usize) {
     let _ = running.stop.send(());
     running.task.await.expect("worker task");
     let m = running.pipeline.metrics();
-    let phases: Vec<String> = fds_stream::PHASES
-        .iter()
-        .zip(&running.metrics.batch_phase)
-        .map(|(phase, h)| format!("{phase} {:.1} ms", h.sum_seconds() * 1e3 / h.count().max(1) as f64))
-        .collect();
-    println!(
-        "batches: {}, mean size {:.0}; mean per batch: {}",
-        running.metrics.batch_size.count(),
-        running.metrics.batch_size.sum_seconds() / running.metrics.batch_size.count().max(1) as f64,
-        phases.join(", ")
-    );
+    report_batches(&running.metrics);
     let per_event = |i: usize| (cpu_after[i] - cpu_before[i]) * 1e6 / n as f64;
     println!(
         "CPU per event: this process (worker, producer idle, consumer idle) {:.0} µs, broker {:.0} µs, Postgres {:.0} µs; total {:.0} µs ({:.2} cores busy)",
@@ -236,6 +230,21 @@ async fn throughput(url: &str, n: usize) {
         running.pipeline.scorer().rules().rules().len(),
         m.decisions(fds_core::Action::Block),
         m.decisions(fds_core::Action::Review),
+    );
+}
+
+/// The worker's batches: how many, their mean size and mean time in each phase.
+fn report_batches(metrics: &fds_stream::WorkerMetrics) {
+    let phases: Vec<String> = fds_stream::PHASES
+        .iter()
+        .zip(&metrics.batch_phase)
+        .map(|(phase, h)| format!("{phase} {:.1} ms", h.sum_seconds() * 1e3 / h.count().max(1) as f64))
+        .collect();
+    println!(
+        "batches: {}, mean size {:.0}; mean per batch: {}",
+        metrics.batch_size.count(),
+        metrics.batch_size.sum_seconds() / metrics.batch_size.count().max(1) as f64,
+        phases.join(", ")
     );
 }
 
@@ -332,6 +341,7 @@ async fn latency(url: &str, rate: usize, seconds: usize) {
     let arrived = downstream.await.expect("downstream");
     let _ = running.stop.send(());
     running.task.await.expect("worker task");
+    report_batches(&running.metrics);
     let micros: Vec<u64> = sent
         .iter()
         .map(|(id, at)| arrived.get(id).map_or(u64::MAX, |a| a.duration_since(*at).as_micros() as u64))

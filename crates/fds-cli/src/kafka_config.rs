@@ -23,6 +23,8 @@ pub(crate) struct RawKafka {
     batch_max: Option<u64>,
     /// Longest wait for a batch to fill once it has a message, in milliseconds.
     batch_wait_ms: Option<u64>,
+    /// Batches scored and published but not yet stored and committed, at most.
+    in_flight: Option<u64>,
     /// Pause the partitions when storing a batch takes longer than this (ms).
     pause_after_ms: Option<u64>,
     /// Group session timeout in milliseconds.
@@ -89,6 +91,7 @@ impl KafkaSettings {
             0..=10_000,
             ms(worker.batch_wait),
         ));
+        worker.in_flight = bounded("in_flight", raw.in_flight, 1..=64, worker.in_flight as u64) as usize;
         worker.pause_after = Duration::from_millis(bounded(
             "pause_after_ms",
             raw.pause_after_ms,

@@ -23,6 +23,9 @@ pub struct WorkerConfig {
     /// How long a batch may wait for more messages once it has one: bounds the
     /// time from receipt to durable storage and commit when traffic is light.
     pub batch_wait: Duration,
+    /// Batches scored and published but not yet durable and committed, at most:
+    /// decisions flow while the store writes; beyond this the worker waits. At least 1.
+    pub in_flight: usize,
     /// Larger messages are dead-lettered unread.
     pub max_message_bytes: usize,
     /// If storing a batch takes longer than this, the worker pauses its partitions
@@ -48,6 +51,7 @@ impl WorkerConfig {
             dead_letter_topic: "fds.events.dead-letter".into(),
             batch_max: 2_000,
             batch_wait: Duration::from_millis(20),
+            in_flight: 4,
             max_message_bytes: fds_core::MAX_EVENT_BYTES,
             pause_after: Duration::from_millis(500),
             session_timeout: Duration::from_secs(10),

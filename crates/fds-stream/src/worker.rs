@@ -6,9 +6,11 @@
 //! events with one store round trip for redeliveries → publish each decision to the
 //! decisions topic keyed by subscriber → wait until the batch's events and decisions
 //! are durably stored and every publish is acknowledged → commit the offsets.
-//! The wait overlaps the next batch: while one batch settles, the next is collected,
-//! scored and published; its own wait starts after, so commits stay in order and at
-//! most two batches (plus the store's bounded queue) are ever in hand.
+//! The wait overlaps the next batches: while a batch settles, the next ones are
+//! collected, scored and published, so a decision does not wait for the store.
+//! Commits stay in order (oldest batch first), and at most `in_flight` batches (plus
+//! the store's bounded queue) are ever in hand: beyond that the worker waits for the
+//! oldest, pausing its partitions if that takes long.
 //!
 //! Delivery is at least once and the store makes it effectively once: a message
 //! redelivered after a crash or a rebalance finds its event id stored and gets the
@@ -126,9 +128,9 @@ impl Worker {
         let mut stopping = false;
         let mut pending: VecDeque<Taken> = VecDeque::new();
         let mut stats = RunStats::default();
-        // The batch scored and published last, until it is durable and committed: the
-        // next batch is collected and scored meanwhile.
-        let mut settling: Option<Settling> = None;
+        // Batches scored and published, oldest first, until each is durable and
+        // committed: the next batches are collected and scored meanwhile.
+        let mut settling: VecDeque<Settling> = VecDeque::new();
         while !stopping {
             let mut batch: Vec<Taken> = pending.drain(..).collect();
             let mut deadline =
@@ -142,7 +144,7 @@ impl Worker {
                     }
                 };
                 let settled = async {
-                    match settling.as_mut() {
+                    match settling.front_mut() {
                         Some(s) => (&mut s.settle).await,
                         None => std::future::pending().await,
                     }
@@ -154,7 +156,7 @@ impl Worker {
                         break;
                     }
                     done = settled => {
-                        let s = settling.take().expect("settling");
+                        let s = settling.pop_front().expect("a batch is settling");
                         self.committed(s, done, &mut stats)?;
                     }
                     received = self.consumer.recv() => match received {
@@ -167,13 +169,14 @@ impl Worker {
                     () = wait => break,
                 }
             }
-            let next = if batch.is_empty() {
-                None
-            } else {
-                Some(self.score(batch, &mut pending, &mut stats).await?)
-            };
-            // Commits stay in order: the previous batch is settled first.
-            if let Some(mut s) = settling.take() {
+            if !batch.is_empty() {
+                settling.push_back(self.score(batch, &mut pending, &mut stats).await?);
+            }
+            // Commits stay in order, oldest first; at most `in_flight` batches wait
+            // (none once stopping).
+            let keep = if stopping { 0 } else { self.config.in_flight.max(1) };
+            while settling.len() > keep {
+                let mut s = settling.pop_front().expect("a batch is settling");
                 let done = keep_polled(
                     &self.consumer,
                     &self.metrics,
@@ -184,7 +187,6 @@ impl Worker {
                 .await;
                 self.committed(s, done, &mut stats)?;
             }
-            settling = next;
         }
         self.consumer.unsubscribe();
         tracing::info!(?stats, "worker stopped: batch stored, offsets committed, group left");

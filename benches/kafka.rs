@@ -20,7 +20,7 @@
 //! checks that the benchmark works.
 
 use fds_features::{FeatureSet, InMemoryFeatures};
-use fds_pipeline::{Pipeline, PipelineConfig, SystemClock};
+use fds_pipeline::{Pipeline, SystemClock};
 use fds_rules::RulePack;
 use fds_scoring::{Scorer, ScoringConfig};
 use fds_sim::{SimConfig, Simulator};
@@ -139,7 +139,7 @@ async fn start_worker(url: &str, events_topic: &str, decisions_topic: &str) -> R
             Arc::new(InMemoryFeatures::new(features)),
             store,
             Arc::new(SystemClock),
-            PipelineConfig::default(),
+            fds_stream::pipeline_config(),
         )
         .await
         .expect("pipeline"),
@@ -338,7 +338,23 @@ async fn latency(url: &str, rate: usize, seconds: usize) {
     for d in deliveries {
         d.await.expect("delivery").expect("delivered");
     }
-    let arrived = downstream.await.expect("downstream");
+    let mut downstream = downstream;
+    let arrived = loop {
+        match tokio::time::timeout(Duration::from_secs(30), &mut downstream).await {
+            Ok(arrived) => break arrived.expect("downstream"),
+            Err(_) => {
+                let w = running.pipeline.writer_stats();
+                let scored: u64 = running.metrics.scored.snapshot().iter().map(|(_, n)| n).sum();
+                let consumed: u64 = running.metrics.consumed.snapshot().iter().map(|(_, n)| n).sum();
+                eprintln!(
+                    "still waiting for decisions downstream: worker consumed {consumed}, scored {scored}, \
+                     committed batches {}, pauses {}, writer {w:?}",
+                    running.metrics.batch_size.count(),
+                    running.metrics.pauses.get()
+                );
+            }
+        }
+    };
     let _ = running.stop.send(());
     running.task.await.expect("worker task");
     report_batches(&running.metrics);

@@ -53,6 +53,17 @@ pub(crate) async fn pipeline(
     scorer: Scorer,
     rules_dir: &Path,
 ) -> Result<Arc<Pipeline>> {
+    pipeline_with(store_url, vault, scorer, rules_dir, PipelineConfig::default()).await
+}
+
+/// [`pipeline`] with other pipeline settings.
+pub(crate) async fn pipeline_with(
+    store_url: &str,
+    vault: Arc<Vault>,
+    scorer: Scorer,
+    rules_dir: &Path,
+    config: PipelineConfig,
+) -> Result<Arc<Pipeline>> {
     let store = fds_store::open(store_url, vault)
         .await
         .with_context(|| format!("opening the store at {}", crate::config::redacted_url(store_url)))?;
@@ -78,7 +89,7 @@ pub(crate) async fn pipeline(
     }
     let scorer = scorer.with_rules(Arc::new(live.pack));
     let memory = Arc::new(InMemoryFeatures::new(scorer.features().clone()));
-    let pipeline = Pipeline::start(scorer, memory, store, Arc::new(SystemClock), PipelineConfig::default())
+    let pipeline = Pipeline::start(scorer, memory, store, Arc::new(SystemClock), config)
         .await
         .context("starting the scoring pipeline")?;
     pipeline.reload_rules().await.map_err(|e| anyhow::anyhow!("loading the rule state: {e}"))?;

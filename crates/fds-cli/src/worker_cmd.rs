@@ -30,7 +30,14 @@ pub(crate) fn run(config_file: Option<&Path>) -> Result<ExitCode> {
     runtime.block_on(async move {
         let scorer = setup::scorer(&config.rules_dir, config.scoring.clone())?;
         let vault = Arc::new(fds_vault::Vault::new(config.vault.clone()));
-        let pipeline = setup::pipeline(&config.store_url, vault, scorer, &config.rules_dir).await?;
+        let pipeline = setup::pipeline_with(
+            &config.store_url,
+            vault,
+            scorer,
+            &config.rules_dir,
+            fds_stream::pipeline_config(),
+        )
+        .await?;
         let reload = pipeline.spawn_rule_reload(setup::RULE_RELOAD_EVERY);
         let models = crate::model_registry::follow(&pipeline, &config.models).await;
         let worker = Worker::new(worker_config, pipeline.clone()).context("connecting to Kafka")?;

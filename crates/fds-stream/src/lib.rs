@@ -17,4 +17,4 @@ pub mod worker;
 
 pub use config::WorkerConfig;
 pub use metrics::{WorkerMetrics, PHASES};
-pub use worker::{RunStats, Worker, WorkerError};
+pub use worker::{pipeline_config, RunStats, Worker, WorkerError};

@@ -56,6 +56,18 @@ pub struct RunStats {
     pub batches: u64,
 }
 
+/// The pipeline settings the worker needs: the store's writer saves one batch at a
+/// time, so saves commit in the order the events were scored and the store always
+/// holds a prefix of them. A worker killed with batches in flight then leaves no gap
+/// (a later batch stored, an earlier one not) for its successor to score around: the
+/// events redelivered and not stored all come after everything the velocity state is
+/// rebuilt from, as in an uninterrupted run.
+pub fn pipeline_config() -> fds_pipeline::PipelineConfig {
+    let mut config = fds_pipeline::PipelineConfig::default();
+    config.writer.concurrency = 1;
+    config
+}
+
 /// A batch scored and published, on its way to being durable; its offsets are
 /// committed once `settle` finishes: (publishes acknowledged, records stored).
 struct Settling {

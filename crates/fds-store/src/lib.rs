@@ -65,7 +65,7 @@ pub use postgres::PgStore;
 pub use retention::{LegalHold, RemovedRows, RetentionPolicy, RetentionReport};
 pub use rotation::{rotate_keys, ResealBatch, RotationOptions, RotationReport, TableRotation};
 pub use sqlite::SqliteStore;
-pub use store::{ActionCounts, Counts, Record, SaveSummary, Store};
+pub use store::{ActionCounts, Counts, Gate, Record, SaveSummary, Store};
 pub use writer::{BatchWriter, Durable, WriterConfig, WriterStats};
 
 use std::sync::Arc;

@@ -75,6 +75,9 @@ pub struct Counts {
 ///
 /// Implementations hold SQL and nothing else: what to decide, block or label is
 /// decided by the callers. Timestamps are kept to the microsecond.
+/// What [`Store::save_after`] waits for before it writes.
+pub type Gate = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Saves a batch in one transaction: the events (data mart), their decisions and
@@ -84,6 +87,15 @@ pub trait Store: Send + Sync + 'static {
     /// earlier in the same batch) changes nothing and counts as a duplicate, so a
     /// redelivered or replayed event is harmless.
     async fn save(&self, batch: &[Record]) -> Result<SaveSummary, StoreError>;
+
+    /// [`Store::save`], writing only once `after` resolves: the batch writer's way to
+    /// commit saves in order (each waits for the one before) while the next batch is
+    /// already being encoded. Backends that encode inside the transaction just wait
+    /// first.
+    async fn save_after(&self, batch: &[Record], after: Gate) -> Result<SaveSummary, StoreError> {
+        after.await;
+        self.save(batch).await
+    }
 
     /// The decision stored for `event_id`, if any.
     async fn decision_for_event(&self, event_id: &str) -> Result<Option<Decision>, StoreError>;

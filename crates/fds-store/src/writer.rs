@@ -11,14 +11,14 @@
 //! caller can flush one batch of its own while it prepares the next. The shutdown
 //! waits for everything accepted.
 
-use crate::store::{Record, Store};
+use crate::store::{Gate, Record, Store};
 use crate::StoreError;
 use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 /// The wait before the first retry of a failed save; it doubles per failure.
@@ -41,6 +41,10 @@ pub struct WriterConfig {
     /// queue is full). At least 1. Saves of different batches commute: each is
     /// idempotent by event id, and concurrent savers of one id queue on its key.
     pub concurrency: usize,
+    /// Commit saves in the order their records were sent: each save encodes at once
+    /// but writes only after the one before it is saved, so the store always holds
+    /// a prefix of what was sent (what the stream worker needs after a crash).
+    pub ordered: bool,
 }
 
 impl Default for WriterConfig {
@@ -55,6 +59,7 @@ impl Default for WriterConfig {
             max_batch: 1_000,
             max_delay: Duration::from_millis(20),
             concurrency: 2,
+            ordered: false,
         }
     }
 }
@@ -122,6 +127,7 @@ impl BatchWriter {
             max_batch: config.max_batch.max(1),
             max_delay: config.max_delay,
             concurrency: config.concurrency.max(1),
+            ordered: config.ordered,
         };
         tokio::spawn(worker.run());
         BatchWriter { tx, counters }
@@ -233,6 +239,7 @@ struct Worker {
     max_batch: usize,
     max_delay: Duration,
     concurrency: usize,
+    ordered: bool,
 }
 
 impl Worker {
@@ -241,6 +248,8 @@ impl Worker {
         let mut progress = Progress::default();
         let mut shutdowns: Vec<oneshot::Sender<()>> = Vec::new();
         let mut saving: JoinSet<u64> = JoinSet::new();
+        // Ordered saves: set once the last save spawned is saved.
+        let mut last_saved: Option<watch::Receiver<bool>> = None;
 
         // After a shutdown the channel is closed: `recv` still yields what was
         // accepted before, then `None`, which ends the loop.
@@ -288,8 +297,11 @@ impl Worker {
                 progress.saving.insert(first);
                 progress.collecting = progress.next;
                 let (store, counters) = (Arc::clone(&self.store), Arc::clone(&self.counters));
+                let (saved, saved_rx) = watch::channel(false);
+                let after = if self.ordered { last_saved.replace(saved_rx) } else { None };
                 saving.spawn(async move {
-                    save(store, counters, full).await;
+                    save(store, counters, full, after).await;
+                    let _ = saved.send(true);
                     first
                 });
             }
@@ -348,12 +360,24 @@ fn settled(done: Result<u64, tokio::task::JoinError>, progress: &mut Progress) {
     }
 }
 
-/// Saves `batch`, retrying until it succeeds.
-async fn save(store: Arc<dyn Store>, counters: Arc<Counters>, batch: Vec<Record>) {
+/// Saves `batch`, retrying until it succeeds; with `after`, each attempt writes only
+/// once the save before it is saved (or has ended in a panic).
+async fn save(
+    store: Arc<dyn Store>,
+    counters: Arc<Counters>,
+    batch: Vec<Record>,
+    after: Option<watch::Receiver<bool>>,
+) {
     let c = &counters;
     let mut wait = FIRST_RETRY;
     loop {
-        match store.save(&batch).await {
+        let gate = after.clone();
+        let gate: Gate = Box::pin(async move {
+            if let Some(mut saved) = gate {
+                let _ = saved.wait_for(|done| *done).await;
+            }
+        });
+        match store.save_after(&batch, gate).await {
             Ok(summary) => {
                 c.saved.fetch_add(summary.inserted, Ordering::Relaxed);
                 c.duplicates.fetch_add(summary.duplicates, Ordering::Relaxed);

@@ -56,15 +56,15 @@ pub struct RunStats {
     pub batches: u64,
 }
 
-/// The pipeline settings the worker needs: the store's writer saves one batch at a
-/// time, so saves commit in the order the events were scored and the store always
-/// holds a prefix of them. A worker killed with batches in flight then leaves no gap
+/// The pipeline settings the worker needs: the store's writer commits its saves in
+/// order (each encoded at once, written after the one before), so saves commit in
+/// the order the events were scored and the store always holds a prefix of them. A worker killed with batches in flight then leaves no gap
 /// (a later batch stored, an earlier one not) for its successor to score around: the
 /// events redelivered and not stored all come after everything the velocity state is
 /// rebuilt from, as in an uninterrupted run.
 pub fn pipeline_config() -> fds_pipeline::PipelineConfig {
     let mut config = fds_pipeline::PipelineConfig::default();
-    config.writer.concurrency = 1;
+    config.writer.ordered = true;
     config
 }
 

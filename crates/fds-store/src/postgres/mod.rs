@@ -110,7 +110,15 @@ async fn applied_migrations(conn: &mut PgConnection) -> Result<Vec<i64>, StoreEr
 #[async_trait::async_trait]
 impl Store for PgStore {
     async fn save(&self, batch: &[Record]) -> Result<SaveSummary, StoreError> {
-        save::save(&self.pool, &self.vault, &self.partitions, batch).await
+        save::save(&self.pool, &self.vault, &self.partitions, batch, Box::pin(async {})).await
+    }
+
+    async fn save_after(
+        &self,
+        batch: &[Record],
+        after: crate::store::Gate,
+    ) -> Result<SaveSummary, StoreError> {
+        save::save(&self.pool, &self.vault, &self.partitions, batch, after).await
     }
 
     async fn decision_for_event(&self, event_id: &str) -> Result<Option<Decision>, StoreError> {

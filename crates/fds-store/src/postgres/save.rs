@@ -15,8 +15,10 @@ pub(super) async fn save(
     vault: &Vault,
     partitions: &Partitions,
     batch: &[Record],
+    after: crate::store::Gate,
 ) -> Result<SaveSummary, StoreError> {
     if batch.is_empty() {
+        after.await;
         return Ok(SaveSummary::default());
     }
     // The first record of each event id, in batch order: later repeats are
@@ -28,6 +30,8 @@ pub(super) async fn save(
         .map(|r| codec::encode_record(vault, r))
         .collect::<Result<Vec<_>, _>>()?;
     let months = partitions::months_for(unique.iter().map(|e| e.record.event.occurred_at));
+    // Encoded (the CPU-heavy part: sealing, JSON) before waiting; written after.
+    after.await;
 
     let mut retried = false;
     let inserted = loop {

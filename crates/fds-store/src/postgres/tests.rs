@@ -258,6 +258,8 @@ async fn the_batch_writer_saves_everything_it_accepted_into_postgres_by_shutdown
         max_batch: 100,
         max_delay: Duration::from_millis(20),
         concurrency: 2,
+        // The stream worker's mode: saves encode at once and commit in order.
+        ordered: true,
     };
     let writer = crate::BatchWriter::spawn(Arc::new(store.clone()), config);
 

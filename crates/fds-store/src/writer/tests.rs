@@ -9,7 +9,13 @@ use std::task::Poll;
 /// A batch that never fills up and never times out within a test: only `flush` and
 /// `shutdown` make it save.
 fn held_config(capacity: usize) -> WriterConfig {
-    WriterConfig { capacity, max_batch: 100_000, max_delay: Duration::from_secs(3600), concurrency: 2 }
+    WriterConfig {
+        capacity,
+        max_batch: 100_000,
+        max_delay: Duration::from_secs(3600),
+        concurrency: 2,
+        ordered: false,
+    }
 }
 
 async fn writer_on_file(
@@ -40,8 +46,13 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_from_many_concurrent_senders_are_all_saved() {
     let dir = tempfile::tempdir().unwrap();
-    let config =
-        WriterConfig { capacity: 64, max_batch: 100, max_delay: Duration::from_millis(20), concurrency: 2 };
+    let config = WriterConfig {
+        capacity: 64,
+        max_batch: 100,
+        max_delay: Duration::from_millis(20),
+        concurrency: 2,
+        ordered: false,
+    };
     let (writer, store, _) = writer_on_file(&dir, config).await;
 
     let senders: Vec<_> = (0..8)
@@ -140,8 +151,13 @@ async fn dropping_every_handle_still_saves_what_was_accepted() {
 async fn a_full_queue_makes_senders_wait_until_the_store_catches_up() {
     for concurrency in [1, 2] {
         let dir = tempfile::tempdir().unwrap();
-        let config =
-            WriterConfig { capacity: 1, max_batch: 1, max_delay: Duration::from_secs(3600), concurrency };
+        let config = WriterConfig {
+            capacity: 1,
+            max_batch: 1,
+            max_delay: Duration::from_secs(3600),
+            concurrency,
+            ordered: false,
+        };
         let (writer, store, url) = writer_on_file(&dir, config).await;
         // Another connection holds the database's write lock: no save can finish,
         // so once `concurrency` saves are stuck the writer stops taking records.
@@ -180,7 +196,13 @@ async fn a_full_queue_makes_senders_wait_until_the_store_catches_up() {
 #[tokio::test]
 async fn a_failed_save_is_retried_until_it_succeeds() {
     let dir = tempfile::tempdir().unwrap();
-    let config = WriterConfig { capacity: 10, max_batch: 10, max_delay: Duration::ZERO, concurrency: 2 };
+    let config = WriterConfig {
+        capacity: 10,
+        max_batch: 10,
+        max_delay: Duration::ZERO,
+        concurrency: 2,
+        ordered: false,
+    };
     let (writer, store, url) = writer_on_file(&dir, config).await;
     let existing = record("e-1", "01012345678", 0, Action::Block);
     writer.send(existing.clone()).await.unwrap();
@@ -215,7 +237,8 @@ async fn a_failed_save_is_retried_until_it_succeeds() {
 #[tokio::test]
 async fn a_zero_capacity_batch_size_or_concurrency_is_raised_to_one() {
     let store = SqliteStore::open("sqlite::memory:", crate::fixtures::vault()).await.unwrap();
-    let config = WriterConfig { capacity: 0, max_batch: 0, max_delay: Duration::ZERO, concurrency: 0 };
+    let config =
+        WriterConfig { capacity: 0, max_batch: 0, max_delay: Duration::ZERO, concurrency: 0, ordered: false };
     let writer = BatchWriter::spawn(Arc::new(store), config);
 
     writer.send(record("e-1", "01012345678", 0, Action::Allow)).await.unwrap();
@@ -227,7 +250,13 @@ async fn a_zero_capacity_batch_size_or_concurrency_is_raised_to_one() {
 #[tokio::test]
 async fn a_mark_waits_for_the_records_before_it_and_not_for_those_after() {
     let dir = tempfile::tempdir().unwrap();
-    let config = WriterConfig { capacity: 10, max_batch: 10, max_delay: Duration::ZERO, concurrency: 2 };
+    let config = WriterConfig {
+        capacity: 10,
+        max_batch: 10,
+        max_delay: Duration::ZERO,
+        concurrency: 2,
+        ordered: false,
+    };
     let (writer, store, url) = writer_on_file(&dir, config).await;
     let existing = record("e-1", "01012345678", 0, Action::Block);
     writer.send(existing.clone()).await.unwrap();
@@ -264,4 +293,46 @@ async fn a_mark_waits_for_the_records_before_it_and_not_for_those_after() {
         .unwrap();
     after.await.unwrap();
     assert_eq!(store.decision_for_event("e-stuck").await.unwrap(), Some(stuck.decision));
+}
+
+#[tokio::test]
+async fn ordered_saves_commit_in_the_order_records_were_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = WriterConfig {
+        capacity: 10,
+        max_batch: 10,
+        max_delay: Duration::ZERO,
+        concurrency: 2,
+        ordered: true,
+    };
+    let (writer, store, url) = writer_on_file(&dir, config).await;
+    let existing = record("e-1", "01012345678", 0, Action::Block);
+    writer.send(existing.clone()).await.unwrap();
+    writer.flush().await.unwrap();
+
+    // A save stuck retrying (its block id clashes with the stored block), then a
+    // later record: unordered, the later one would be saved meanwhile (see above).
+    let mut stuck = record("e-stuck", "01012345678", 1, Action::Block);
+    let block_id = existing.decision.block.clone().unwrap().block_id;
+    if let Some(block) = stuck.decision.block.as_mut() {
+        block.block_id = block_id.clone();
+    }
+    writer.send(stuck.clone()).await.unwrap();
+    let _stuck = writer.mark().await.unwrap();
+    writer.send(record("e-later", "01099990001", 2, Action::Allow)).await.unwrap();
+    let later = writer.mark().await.unwrap();
+    wait_until("a save of the stuck record has failed twice", || writer.stats().failures >= 2).await;
+    let mut later = std::pin::pin!(later);
+    assert!(still_waiting(later.as_mut()).await);
+    assert_eq!(store.decision_for_event("e-later").await.unwrap(), None, "nothing overtakes the stuck save");
+
+    let mut operator = SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("DELETE FROM blocks WHERE block_id = ?")
+        .bind(&block_id)
+        .execute(&mut operator)
+        .await
+        .unwrap();
+    later.await.unwrap();
+    assert!(store.decision_for_event("e-stuck").await.unwrap().is_some());
+    assert!(store.decision_for_event("e-later").await.unwrap().is_some());
 }

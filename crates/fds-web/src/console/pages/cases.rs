@@ -1,0 +1,377 @@
+//! The review queue and the case page. A case is one flagged decision (review or
+//! block) whose event has no label yet; an analyst confirms fraud, marks a false
+//! positive (with a reason) — both become labels through the pipeline's labels
+//! path, which the supervised model trains on — or escalates it. Subscriber
+//! numbers and the event's other PII are masked unless an analyst reveals them,
+//! which is audited (`pii.reveal`).
+
+use super::{mask, render, when, Chrome};
+use crate::console::session::{redirect, Current};
+use crate::console::ConsoleState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::{Extension, Form};
+use fds_core::{ids, Decision, Label, Outcome, Reason};
+use fds_store::audit::actions as audit_actions;
+use fds_store::AuditEntry;
+use serde::Deserialize;
+
+/// Cases listed in the queue.
+const QUEUE_PAGE: u32 = 200;
+/// How far back the queue looks.
+const QUEUE_DAYS: i64 = 30;
+/// Events on a case's subscriber timeline.
+const TIMELINE: u32 = 50;
+/// Longest free-text reason or note.
+const MAX_REASON_CHARS: usize = 1000;
+
+/// The JSON keys of the event contract that hold PII (shown masked).
+const PII_FIELDS: [&str; 9] = [
+    "subscriber",
+    "callee",
+    "recipient",
+    "identity",
+    "device_imei",
+    "imei",
+    "new_iccid",
+    "card_number",
+    "account",
+];
+
+pub(crate) struct QueueRow {
+    event_id: String,
+    occurred_at: String,
+    subscriber: String,
+    event_type: &'static str,
+    action: &'static str,
+    score: String,
+    rules: String,
+    escalated: bool,
+}
+
+#[derive(Template)]
+#[template(path = "queue.html")]
+struct QueuePage {
+    chrome: Chrome,
+    rows: Vec<QueueRow>,
+}
+
+fn rule_ids(decision: &Decision) -> String {
+    decision
+        .reasons
+        .iter()
+        .filter_map(|r| match r {
+            Reason::Rule { rule_id, .. } => Some(rule_id.as_str()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `GET /console/queue`
+pub(crate) async fn queue(
+    State(state): State<ConsoleState>,
+    Extension(current): Extension<Current>,
+) -> Response {
+    let lang = current.lang();
+    let store = state.store();
+    let since = state.now() - chrono::Duration::days(QUEUE_DAYS);
+    let decisions = match store.review_queue(since, QUEUE_PAGE).await {
+        Ok(d) => d,
+        Err(e) => return super::internal(lang, e),
+    };
+    let ids: Vec<&str> = decisions.iter().map(|d| d.event_id.as_str()).collect();
+    let escalated = match store.escalations(&ids).await {
+        Ok(e) => e,
+        Err(e) => return super::internal(lang, e),
+    };
+    let rows = decisions
+        .iter()
+        .map(|d| QueueRow {
+            event_id: d.event_id.clone(),
+            occurred_at: when(d.occurred_at),
+            subscriber: mask(d.subscriber.expose()),
+            event_type: d.event_type.as_str(),
+            action: d.action.as_str(),
+            score: format!("{:.1}", d.score),
+            rules: rule_ids(d),
+            escalated: escalated.iter().any(|e| e.event_id == d.event_id),
+        })
+        .collect();
+    render(&QueuePage { chrome: Chrome::new(&current, "/console/queue"), rows }, lang)
+}
+
+pub(crate) struct ReasonRow {
+    kind: &'static str,
+    name: String,
+    detail: String,
+    score: String,
+}
+
+pub(crate) struct TimelineRow {
+    event_id: String,
+    occurred_at: String,
+    event_type: &'static str,
+    action: &'static str,
+    score: String,
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+struct CasePage {
+    chrome: Chrome,
+    event_id: String,
+    subscriber: String,
+    revealed: bool,
+    action: &'static str,
+    score: String,
+    decided_at: String,
+    fields: Vec<(String, String)>,
+    reasons: Vec<ReasonRow>,
+    timeline: Vec<TimelineRow>,
+    labels: Vec<(String, String, String)>,
+    escalations: Vec<(String, String, String)>,
+    can_act: bool,
+    can_reveal: bool,
+    message: Option<&'static str>,
+}
+
+fn reason_rows(decision: &Decision) -> Vec<ReasonRow> {
+    decision
+        .reasons
+        .iter()
+        .map(|reason| match reason {
+            Reason::Rule { rule_id, name, family, score, features, .. } => ReasonRow {
+                kind: "rule",
+                name: format!("{rule_id} — {name}"),
+                detail: std::iter::once(format!("family={family}"))
+                    .chain(features.iter().map(|(k, v)| format!("{k}={}", feature_text(v))))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                score: format!("{score:.1}"),
+            },
+            Reason::Model { model, version, score, contribution, top_features } => ReasonRow {
+                kind: "model",
+                name: format!("{model} ({version})"),
+                detail: top_features
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v:+.3}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                score: format!("{score:.3} → +{contribution:.1}"),
+            },
+            Reason::Suppressed { rule_id, suppression_id, until } => ReasonRow {
+                kind: "suppressed",
+                name: rule_id.clone(),
+                detail: format!("suppression {suppression_id} until {}", when(*until)),
+                score: "0".into(),
+            },
+        })
+        .collect()
+}
+
+fn feature_text(value: &fds_core::FeatureValue) -> String {
+    serde_json::to_value(value).map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// The event's fields as text, PII masked unless `revealed`.
+fn event_fields(event: &fds_core::Event, revealed: bool) -> Vec<(String, String)> {
+    let serde_json::Value::Object(map) = event.to_json() else {
+        return Vec::new();
+    };
+    map.into_iter()
+        .map(|(key, value)| {
+            let text = match value {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            let shown = if PII_FIELDS.contains(&key.as_str()) && !revealed { mask(&text) } else { text };
+            (key, shown)
+        })
+        .collect()
+}
+
+async fn case_page(
+    state: &ConsoleState,
+    current: &Current,
+    event_id: &str,
+    revealed: bool,
+    message: Option<&'static str>,
+) -> Response {
+    let lang = current.lang();
+    let store = state.store();
+    let decision = match store.decision_for_event(event_id).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return super::error_page(lang, super::Page::NotFound, axum::http::StatusCode::NOT_FOUND),
+        Err(e) => return super::internal(lang, e),
+    };
+    let event = match store.event(event_id).await {
+        Ok(event) => event,
+        Err(e) => return super::internal(lang, e),
+    };
+    let subscriber = decision.subscriber.expose();
+    let history = match store.decisions_for_subscriber(subscriber, TIMELINE).await {
+        Ok(h) => h,
+        Err(e) => return super::internal(lang, e),
+    };
+    let escalations = match store.escalations(&[event_id]).await {
+        Ok(e) => e,
+        Err(e) => return super::internal(lang, e),
+    };
+    let labels = match store.labels(1000).await {
+        Ok(all) => all,
+        Err(e) => return super::internal(lang, e),
+    };
+    let labels = labels
+        .into_iter()
+        .filter(|l| l.event_id.as_deref() == Some(event_id))
+        .map(|l| (l.outcome.as_str().to_string(), l.note.unwrap_or_default(), l.labelled_by))
+        .collect();
+    let page = CasePage {
+        chrome: Chrome::new(current, format!("/console/cases/{event_id}")),
+        event_id: event_id.to_string(),
+        subscriber: if revealed { subscriber.to_string() } else { mask(subscriber) },
+        revealed,
+        action: decision.action.as_str(),
+        score: format!("{:.1}", decision.score),
+        decided_at: when(decision.decided_at),
+        fields: event.as_ref().map(|e| event_fields(e, revealed)).unwrap_or_default(),
+        reasons: reason_rows(&decision),
+        timeline: history
+            .iter()
+            .map(|d| TimelineRow {
+                event_id: d.event_id.clone(),
+                occurred_at: when(d.occurred_at),
+                event_type: d.event_type.as_str(),
+                action: d.action.as_str(),
+                score: format!("{:.1}", d.score),
+            })
+            .collect(),
+        labels,
+        escalations: escalations
+            .into_iter()
+            .map(|e| (when(e.escalated_at), e.escalated_by, e.reason))
+            .collect(),
+        can_act: current.can(crate::console::permission::Permission::ActOnCases),
+        can_reveal: current.can(crate::console::permission::Permission::RevealPii),
+        message,
+    };
+    render(&page, lang)
+}
+
+/// `GET /console/cases/{event_id}`
+pub(crate) async fn case(
+    State(state): State<ConsoleState>,
+    Extension(current): Extension<Current>,
+    Path(event_id): Path<String>,
+) -> Response {
+    case_page(&state, &current, &event_id, false, None).await
+}
+
+/// `POST /console/cases/{event_id}/reveal`: the case with its PII shown, audited.
+pub(crate) async fn reveal(
+    State(state): State<ConsoleState>,
+    Extension(current): Extension<Current>,
+    Path(event_id): Path<String>,
+) -> Response {
+    let lang = current.lang();
+    let store = state.store();
+    let decision = match store.decision_for_event(&event_id).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return super::error_page(lang, super::Page::NotFound, axum::http::StatusCode::NOT_FOUND),
+        Err(e) => return super::internal(lang, e),
+    };
+    let entry = AuditEntry {
+        actor: current.user.login.clone(),
+        action: audit_actions::PII_REVEAL.into(),
+        // The target names the case, never the number itself.
+        target: format!("event:{event_id}"),
+        before: None,
+        after: Some(serde_json::json!({ "fields": PII_FIELDS, "subscriber": decision.subscriber.expose() })),
+        at: state.now(),
+    };
+    if let Err(e) = store.append_audit(entry).await {
+        return super::internal(lang, e);
+    }
+    case_page(&state, &current, &event_id, true, None).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct OutcomeForm {
+    outcome: String,
+    reason: Option<String>,
+}
+
+/// `POST /console/cases/{event_id}/outcome`: `fraud` (confirm) or `legit` (a false
+/// positive, reason required), recorded as a label.
+pub(crate) async fn outcome(
+    State(state): State<ConsoleState>,
+    Extension(current): Extension<Current>,
+    Path(event_id): Path<String>,
+    Form(form): Form<OutcomeForm>,
+) -> Response {
+    let lang = current.lang();
+    let reason = form.reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+    let outcome = match form.outcome.as_str() {
+        "fraud" => Outcome::Fraud,
+        "legit" => Outcome::Legit,
+        _ => return super::bad_request(lang, "outcome must be fraud or legit"),
+    };
+    if outcome == Outcome::Legit && reason.is_none() {
+        return super::bad_request(lang, "a false positive needs a reason");
+    }
+    if reason.as_ref().is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
+        return super::bad_request(lang, "the reason is longer than 1000 characters");
+    }
+    let decision = match state.store().decision_for_event(&event_id).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return super::error_page(lang, super::Page::NotFound, axum::http::StatusCode::NOT_FOUND),
+        Err(e) => return super::internal(lang, e),
+    };
+    let now = state.now();
+    let label = Label {
+        label_id: ids::derived(
+            "lbl",
+            &format!("console|{event_id}|{}|{}", outcome.as_str(), now.timestamp_micros()),
+        ),
+        event_id: Some(event_id.clone()),
+        subscriber: Some(decision.subscriber.clone()),
+        outcome,
+        note: reason,
+        labelled_by: current.user.login.clone(),
+        labelled_at: now,
+    };
+    if let Err(e) = state.pipeline.label(&label).await {
+        return super::internal(lang, e);
+    }
+    redirect("/console/queue")
+}
+
+#[derive(Deserialize)]
+pub(crate) struct EscalateForm {
+    reason: String,
+}
+
+/// `POST /console/cases/{event_id}/escalate`
+pub(crate) async fn escalate(
+    State(state): State<ConsoleState>,
+    Extension(current): Extension<Current>,
+    Path(event_id): Path<String>,
+    Form(form): Form<EscalateForm>,
+) -> Response {
+    let lang = current.lang();
+    let reason = form.reason.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+        return super::bad_request(lang, "an escalation needs a reason of 1 to 1000 characters");
+    }
+    match state.store().decision_for_event(&event_id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return super::error_page(lang, super::Page::NotFound, axum::http::StatusCode::NOT_FOUND),
+        Err(e) => return super::internal(lang, e),
+    }
+    if let Err(e) = state.store().escalate_case(&event_id, reason, &current.user.login, state.now()).await {
+        return super::internal(lang, e);
+    }
+    case_page(&state, &current, &event_id, false, Some(crate::console::i18n::tr(lang).outcome_recorded)).await
+}

@@ -5,7 +5,7 @@
 //! numbers and the event's other PII are masked unless an analyst reveals them,
 //! which is audited (`pii.reveal`).
 
-use super::{mask, render, when, Chrome};
+use super::{action_label, mask, render, when, Chrome};
 use crate::console::session::{redirect, Current};
 use crate::console::ConsoleState;
 use askama::Template;
@@ -45,6 +45,7 @@ pub(crate) struct QueueRow {
     subscriber: String,
     event_type: &'static str,
     action: &'static str,
+    action_label: &'static str,
     score: String,
     rules: String,
     escalated: bool,
@@ -86,6 +87,7 @@ pub(crate) async fn queue(
         Ok(e) => e,
         Err(e) => return super::internal(lang, e),
     };
+    let tr = crate::console::i18n::tr(lang);
     let rows = decisions
         .iter()
         .map(|d| QueueRow {
@@ -94,6 +96,7 @@ pub(crate) async fn queue(
             subscriber: mask(d.subscriber.expose()),
             event_type: d.event_type.as_str(),
             action: d.action.as_str(),
+            action_label: action_label(tr, d.action),
             score: format!("{:.1}", d.score),
             rules: rule_ids(d),
             escalated: escalated.iter().any(|e| e.event_id == d.event_id),
@@ -114,6 +117,7 @@ pub(crate) struct TimelineRow {
     occurred_at: String,
     event_type: &'static str,
     action: &'static str,
+    action_label: &'static str,
     score: String,
 }
 
@@ -125,6 +129,7 @@ struct CasePage {
     subscriber: String,
     revealed: bool,
     action: &'static str,
+    action_label: &'static str,
     score: String,
     decided_at: String,
     fields: Vec<(String, String)>,
@@ -226,14 +231,22 @@ async fn case_page(
     let labels = labels
         .into_iter()
         .filter(|l| l.event_id.as_deref() == Some(event_id))
-        .map(|l| (l.outcome.as_str().to_string(), l.note.unwrap_or_default(), l.labelled_by))
+        .map(|l| {
+            let outcome = match l.outcome {
+                Outcome::Fraud => crate::console::i18n::tr(lang).confirm_fraud,
+                Outcome::Legit => crate::console::i18n::tr(lang).false_positive,
+            };
+            (outcome.to_string(), l.note.unwrap_or_default(), l.labelled_by)
+        })
         .collect();
+    let tr = crate::console::i18n::tr(lang);
     let page = CasePage {
         chrome: Chrome::new(current, format!("/console/cases/{event_id}")),
         event_id: event_id.to_string(),
         subscriber: if revealed { subscriber.to_string() } else { mask(subscriber) },
         revealed,
         action: decision.action.as_str(),
+        action_label: action_label(tr, decision.action),
         score: format!("{:.1}", decision.score),
         decided_at: when(decision.decided_at),
         fields: event.as_ref().map(|e| event_fields(e, revealed)).unwrap_or_default(),
@@ -245,6 +258,7 @@ async fn case_page(
                 occurred_at: when(d.occurred_at),
                 event_type: d.event_type.as_str(),
                 action: d.action.as_str(),
+                action_label: action_label(tr, d.action),
                 score: format!("{:.1}", d.score),
             })
             .collect(),

@@ -93,6 +93,24 @@ pub(crate) struct DashboardQuery {
     window: Option<String>,
 }
 
+/// Every bucket of the window, oldest first, those without decisions as zero: the
+/// chart's time axis is the window, not the busy part of it.
+fn every_bucket(dashboard: &fds_store::Dashboard) -> Vec<(fds_core::Timestamp, Tally)> {
+    use chrono::DurationRound;
+    let step = match dashboard.bucket {
+        Bucket::Hour => chrono::Duration::hours(1),
+        Bucket::Day => chrono::Duration::days(1),
+    };
+    let counted: std::collections::BTreeMap<_, _> = dashboard.series.iter().copied().collect();
+    let mut start = dashboard.from.duration_trunc(step).unwrap_or(dashboard.from);
+    let mut out = Vec::new();
+    while start < dashboard.to && out.len() < 1_000 {
+        out.push((start, counted.get(&start).copied().unwrap_or_default()));
+        start += step;
+    }
+    out
+}
+
 /// The chart's bars for a series, scaled to the busiest bucket.
 fn bars(series: &[(fds_core::Timestamp, Tally)]) -> Vec<Bar> {
     let busiest = series.iter().map(|(_, t)| t.total()).max().unwrap_or(0).max(1) as f64;
@@ -172,11 +190,43 @@ pub(crate) async fn page(
         window: window.code(),
         total: dashboard.total,
         block_rate: format!("{:.2} %", dashboard.total.block_rate() * 100.0),
-        events_per_minute: format!("{:.1}", per_minute(last_hour.total.total(), last_hour.from, to)),
+        events_per_minute: format!("{:.2}", per_minute(last_hour.total.total(), last_hour.from, to)),
         queue_size,
         top_rules,
         families,
-        bars: bars(&dashboard.series),
+        bars: bars(&every_bucket(&dashboard)),
     };
     render(&page, lang)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_chart_has_every_hour_of_the_window_with_counts_in_their_hour() {
+        let at = |h: u32, m: u32| chrono::Utc.with_ymd_and_hms(2026, 11, 21, h, m, 0).unwrap();
+        let mut busy = Tally::default();
+        busy.decisions.block = 4;
+        let dashboard = fds_store::Dashboard {
+            from: at(0, 30),
+            to: at(6, 10),
+            bucket: Bucket::Hour,
+            total: busy,
+            by_event_type: Default::default(),
+            by_family: Default::default(),
+            series: vec![(at(3, 0), busy)],
+        };
+
+        let buckets = every_bucket(&dashboard);
+
+        let starts: Vec<u32> = buckets.iter().map(|(t, _)| chrono::Timelike::hour(t)).collect();
+        assert_eq!(starts, [0, 1, 2, 3, 4, 5, 6]);
+        assert_eq!(buckets[3].1.decisions.block, 4);
+        assert_eq!(buckets.iter().map(|(_, t)| t.total()).sum::<u64>(), 4);
+        let drawn = bars(&buckets);
+        assert_eq!(drawn[3].block.1, CHART_HEIGHT, "the busiest bucket is full height");
+        assert_eq!(drawn[0].block.1, 0.0);
+    }
 }

@@ -135,6 +135,15 @@ pub(crate) fn mask(number: &str) -> String {
     }
 }
 
+/// The label of a decision's action in the reader's language.
+pub(crate) fn action_label(tr: &Tr, action: fds_core::Action) -> &'static str {
+    match action {
+        fds_core::Action::Allow => tr.allow,
+        fds_core::Action::Review => tr.review,
+        fds_core::Action::Block => tr.block,
+    }
+}
+
 /// A timestamp as the console shows it: UTC to the second.
 pub(crate) fn when(at: Timestamp) -> String {
     at.format("%Y-%m-%d %H:%M:%S").to_string()

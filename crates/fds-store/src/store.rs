@@ -495,6 +495,9 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<fds_core::Event>, StoreError>;
 
+    /// The labels of `event_id`, oldest first.
+    async fn labels_for_event(&self, event_id: &str) -> Result<Vec<Label>, StoreError>;
+
     /// The review queue: up to `limit` review and block decisions that occurred
     /// from `since` on and whose event has no label yet, newest first.
     async fn review_queue(&self, since: Timestamp, limit: u32) -> Result<Vec<Decision>, StoreError>;

@@ -640,6 +640,17 @@ impl Store for PgStore {
         console::events_for_subscriber(&self.pool, &self.vault, subscriber, limit).await
     }
 
+    async fn labels_for_event(&self, event_id: &str) -> Result<Vec<Label>, StoreError> {
+        let rows: Vec<codec::LabelRow<Timestamp>> = sqlx::query_as(
+            "SELECT label_id, event_id, subscriber_sealed, outcome, note, labelled_by, labelled_at \
+             FROM labels WHERE event_id = $1 ORDER BY labelled_at, label_id",
+        )
+        .bind(event_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(|row| codec::label(&self.vault, row, Ok)).collect()
+    }
+
     async fn review_queue(&self, since: Timestamp, limit: u32) -> Result<Vec<Decision>, StoreError> {
         console::review_queue(&self.pool, &self.vault, since, limit).await
     }

@@ -263,6 +263,8 @@ async fn the_review_queue_lists_unlabelled_flagged_decisions_newest_first_until_
         labelled_at: t0(),
     };
     store.save_label(&label).await.unwrap();
+    assert_eq!(store.labels_for_event("e-block").await.unwrap(), std::slice::from_ref(&label));
+    assert_eq!(store.labels_for_event("e-review").await.unwrap(), []);
     let queue = store.review_queue(t0() - minutes(60), 10).await.unwrap();
     assert_eq!(queue.iter().map(|d| d.event_id.as_str()).collect::<Vec<_>>(), ["e-review"]);
     assert_eq!(store.review_queue_size(t0() - minutes(60)).await.unwrap(), 1);

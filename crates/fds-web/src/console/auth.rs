@@ -119,6 +119,10 @@ pub(crate) async fn login(
     if let Err(e) = store.open_session(&new).await {
         return pages::internal(lang, e);
     }
+    // Sessions past their absolute end are removed here, at the rate people log in.
+    if let Err(e) = store.purge_sessions(now).await {
+        tracing::warn!(error = %e, "removing ended console sessions failed");
+    }
     let to = if stage == SessionStage::Full { "/console/" } else { session::second_factor_path(stage) };
     with_session_cookie(&state, redirect(to), &id)
 }

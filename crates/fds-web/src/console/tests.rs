@@ -430,6 +430,12 @@ async fn an_active_session_still_ends_twelve_hours_after_its_login() {
 
     assert_eq!(ended.location(), "/console/login?expired=1");
     assert!(ended.set_cookie("fds_session").is_some_and(|c| c.contains("Max-Age=0")));
+    // A session nobody comes back to is removed at a later login.
+    let forgotten = console.login("kim").await;
+    console.clock.advance(chrono::Duration::hours(13));
+    console.login("kim").await;
+    let hash = session::id_hash(&forgotten.session);
+    assert_eq!(console.pipeline.store().session(&hash).await.unwrap(), None);
 }
 
 // ---- cases ----

@@ -224,13 +224,12 @@ async fn case_page(
         Ok(e) => e,
         Err(e) => return super::internal(lang, e),
     };
-    let labels = match store.labels(1000).await {
-        Ok(all) => all,
+    let labels = match store.labels_for_event(event_id).await {
+        Ok(labels) => labels,
         Err(e) => return super::internal(lang, e),
     };
     let labels = labels
         .into_iter()
-        .filter(|l| l.event_id.as_deref() == Some(event_id))
         .map(|l| {
             let outcome = match l.outcome {
                 Outcome::Fraud => crate::console::i18n::tr(lang).confirm_fraud,

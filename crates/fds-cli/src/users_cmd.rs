@@ -12,11 +12,6 @@ use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Characters of a generated password: letters and digits without look-alikes.
-const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
-/// Length of a generated password (about 140 bits).
-const GENERATED_CHARS: usize = 24;
-
 #[derive(Subcommand)]
 pub(crate) enum UsersCommand {
     /// Create a console account. Admins and publishers enrol a TOTP second factor
@@ -107,11 +102,9 @@ fn parse_roles(names: &[String], problems: &mut Vec<String>) -> BTreeSet<Role> {
     roles
 }
 
-/// A random password from [`ALPHABET`].
+/// A random password for a new account, shown once.
 pub(crate) fn generate_password() -> String {
-    use rand::Rng;
-    let mut rng = rand::rngs::OsRng;
-    (0..GENERATED_CHARS).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+    fds_web::console::generate_password()
 }
 
 fn role_names(roles: &BTreeSet<Role>) -> String {
@@ -164,13 +157,5 @@ mod tests {
         parse_roles(&["root".into()], &mut problems);
         assert_eq!(problems.len(), 1);
         assert!(problems[0].contains("unknown role \"root\""), "{problems:?}");
-    }
-
-    #[test]
-    fn generated_passwords_are_long_enough_and_differ() {
-        let (a, b) = (generate_password(), generate_password());
-        assert_eq!(a.chars().count(), GENERATED_CHARS);
-        assert!(fds_web::console::hash_password(&a).is_ok(), "long enough for the console");
-        assert_ne!(a, b);
     }
 }

@@ -121,6 +121,24 @@ labels! {
     error_title: "오류", "Error";
     error_text: "요청을 처리하지 못했습니다. 오류가 기록되었습니다.", "The request failed. The error was logged.";
     back: "돌아가기", "Back";
+    nav_users: "사용자 관리", "Users";
+    create_user: "사용자 추가", "Add a user";
+    display_name: "이름", "Name";
+    roles: "역할", "Roles";
+    language: "언어", "Language";
+    state: "상태", "State";
+    state_active: "활성", "Active";
+    state_locked: "잠김", "Locked";
+    state_disabled: "비활성", "Disabled";
+    totp_enabled: "2단계 인증 사용", "Second factor on";
+    save_roles: "역할 저장", "Save roles";
+    disable: "비활성화", "Disable";
+    enable: "활성화", "Enable";
+    unlock: "잠금 해제", "Unlock";
+    reset_totp: "2단계 인증 초기화", "Reset second factor";
+    reset_password: "비밀번호 재설정", "Reset password";
+    new_password_once: "새 비밀번호입니다. 이 화면에서 한 번만 표시됩니다:", "The new password, shown on this page only once:";
+    user_saved: "저장되었습니다.", "Saved.";
 }
 
 /// The labels of `language`.

@@ -21,7 +21,7 @@ mod routes;
 mod session;
 mod totp;
 
-pub use password::{hash_password, PasswordError, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
+pub use password::{generate_password, hash_password, PasswordError, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 
 use fds_pipeline::Pipeline;
 use fds_store::Store;
@@ -106,6 +106,9 @@ fn routes(state: ConsoleState) -> Routes {
         .post("/console/blocks/{block_id}/release", Access::Needs(ReleaseBlocks), pages::blocks::release)
         .get("/console/audit", Access::Needs(ViewAudit), pages::audit::page)
         .get("/console/audit/verify", Access::Needs(ViewAudit), pages::audit::verify)
+        .get("/console/admin/users", Access::Needs(ManageUsers), pages::users::page)
+        .post("/console/admin/users", Access::Needs(ManageUsers), pages::users::create)
+        .post("/console/admin/users/{login}/{change}", Access::Needs(ManageUsers), pages::users::change)
         .get("/console/{*rest}", Access::Public, pages::not_found)
 }
 

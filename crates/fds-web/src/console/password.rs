@@ -44,6 +44,26 @@ pub(crate) fn verify_password(password: &str, stored: &str) -> bool {
     }
 }
 
+/// Characters of a generated password: letters and digits without look-alikes.
+const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+/// Length of a generated password (about 140 bits).
+const GENERATED_CHARS: usize = 24;
+
+/// A random password (24 letters and digits, about 140 bits) for a new account or
+/// a reset, to be shown once.
+pub fn generate_password() -> String {
+    use argon2::password_hash::rand_core::RngCore;
+    let mut out = String::with_capacity(GENERATED_CHARS);
+    while out.len() < GENERATED_CHARS {
+        let byte = (OsRng.next_u32() & 0xff) as usize;
+        // Rejection sampling keeps every character equally likely.
+        if byte < ALPHABET.len() * (256 / ALPHABET.len()) {
+            out.push(ALPHABET[byte % ALPHABET.len()] as char);
+        }
+    }
+    out
+}
+
 /// A hash to verify against when the login names no account, so an unknown login
 /// costs as much time as a wrong password.
 pub(crate) fn dummy_hash() -> &'static str {
@@ -64,6 +84,15 @@ mod tests {
         assert!(verify_password("correct horse battery", &one));
         assert!(!verify_password("correct horse batterY", &one));
         assert!(!verify_password("correct horse battery", "not a phc string"));
+    }
+
+    #[test]
+    fn generated_passwords_are_long_enough_and_differ() {
+        let (a, b) = (generate_password(), generate_password());
+        assert_eq!(a.chars().count(), GENERATED_CHARS);
+        assert!(a.bytes().all(|c| ALPHABET.contains(&c)));
+        assert_ne!(a, b);
+        assert!(hash_password(&a).is_ok());
     }
 
     #[test]

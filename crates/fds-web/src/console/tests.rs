@@ -196,6 +196,21 @@ impl Console {
         Browser { session: answer.cookie_value("fds_session").expect("a session cookie") }
     }
 
+    /// Logs in an account that needs the second factor, enrolling it on the way.
+    async fn login_with_totp(&self, login: &str) -> Browser {
+        let first = self.try_login(login, PASSWORD).await;
+        assert_eq!(first.location(), "/console/enrol");
+        let pending = Browser { session: first.cookie_value("fds_session").expect("pending") };
+        let form = self.get("/console/enrol", Some(&pending)).await;
+        let user = self.pipeline.store().user_by_login(login).await.unwrap().expect("user");
+        let secret = totp::base32_decode(user.totp_secret.expect("secret").expose()).expect("base32");
+        let code = totp::code_at(&secret, totp::step_of(self.clock.now().timestamp()));
+        let done =
+            self.post("/console/enrol", Some(&pending), &[("csrf", &form.csrf()), ("code", &code)]).await;
+        assert_eq!(done.location(), "/console/");
+        Browser { session: done.cookie_value("fds_session").expect("session") }
+    }
+
     async fn score(&self, event: serde_json::Value) {
         self.pipeline.submit_json(event.to_string().as_bytes()).await.expect("scored");
         self.pipeline.flush().await.expect("stored");
@@ -227,7 +242,13 @@ async fn every_route_declares_its_access_and_only_the_login_and_assets_are_publi
     let mut seen = std::collections::HashSet::new();
     for route in &table {
         assert!(seen.insert((route.method.clone(), route.path)), "declared twice: {route:?}");
-        let path = route.path.replace("{event_id}", "e-1").replace("{block_id}", "b-1");
+        // Every `{parameter}` becomes a plain segment.
+        let path: String = route
+            .path
+            .split('/')
+            .map(|segment| if segment.starts_with('{') { "x" } else { segment })
+            .collect::<Vec<_>>()
+            .join("/");
         match route.access {
             Access::Public => assert!(public.contains(&route.path), "public by mistake: {route:?}"),
             Access::SecondFactor | Access::Needs(_) => {
@@ -538,6 +559,51 @@ async fn subscriber_numbers_are_masked_until_an_analyst_reveals_them_which_is_au
     assert_eq!(reveals.len(), 1);
     assert_eq!((reveals[0].entry.actor.as_str(), reveals[0].entry.target.as_str()), ("kim", "event:pay-1"));
     assert!(!serde_json::to_string(&reveals[0].entry).unwrap().contains(SUBSCRIBER), "sealed in the log");
+}
+
+// ---- users ----
+
+#[tokio::test]
+async fn an_admin_adds_a_user_whose_shown_password_works_then_disables_them() {
+    let console = Console::start().await;
+    console.add_user("park", &[Role::Admin]).await;
+    let admin = console.login_with_totp("park").await;
+
+    let page = console.get("/console/admin/users", Some(&admin)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = page.csrf();
+    let created = console
+        .post(
+            "/console/admin/users",
+            Some(&admin),
+            &[("csrf", &csrf), ("login", "new.analyst"), ("role", "analyst"), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let marker = "<span class=\"mono\">";
+    let start = created.body.find("id=\"new-password\"").expect("the password is shown");
+    let from = created.body[start..].find(marker).expect("password span") + start + marker.len();
+    let password = created.body[from..].split('<').next().expect("password").to_string();
+    assert_eq!(password.len(), 24);
+
+    let answer = console.try_login("new.analyst", &password).await;
+    assert_eq!(answer.location(), "/console/", "the generated password logs in");
+    let analyst = Browser { session: answer.cookie_value("fds_session").expect("session") };
+    assert_eq!(console.get("/console/admin/users", Some(&analyst)).await.status, StatusCode::FORBIDDEN);
+
+    let disabled =
+        console.post("/console/admin/users/new.analyst/disable", Some(&admin), &[("csrf", &csrf)]).await;
+    assert_eq!(disabled.status, StatusCode::OK);
+    assert_eq!(console.get("/console/queue", Some(&analyst)).await.location(), "/console/login");
+    assert!(console.try_login("new.analyst", &password).await.body.contains(KO.login_failed));
+    let myself = console.post("/console/admin/users/park/disable", Some(&admin), &[("csrf", &csrf)]).await;
+    assert_eq!(myself.status, StatusCode::BAD_REQUEST, "an admin cannot disable themself");
+    let demote = console
+        .post("/console/admin/users/park/roles", Some(&admin), &[("csrf", &csrf), ("role", "viewer")])
+        .await;
+    assert_eq!(demote.status, StatusCode::BAD_REQUEST);
+    let actions = console.audit_actions().await;
+    assert!(actions.contains(&"user.create".to_string()) && actions.contains(&"user.update".to_string()));
 }
 
 // ---- blocks, dashboard, audit ----

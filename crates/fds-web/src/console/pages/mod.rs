@@ -7,6 +7,7 @@ pub(crate) mod audit;
 pub(crate) mod blocks;
 pub(crate) mod cases;
 pub(crate) mod dashboard;
+pub(crate) mod users;
 
 use super::i18n::{tr, Tr};
 use super::permission::Permission;
@@ -28,6 +29,7 @@ pub(crate) struct Chrome {
     pub(crate) nav_cases: bool,
     pub(crate) nav_blocks: bool,
     pub(crate) nav_audit: bool,
+    pub(crate) nav_users: bool,
     /// Seconds after which the page reloads itself (0: never).
     pub(crate) refresh: u32,
 }
@@ -42,6 +44,7 @@ impl Chrome {
             nav_cases: current.can(Permission::ViewCases),
             nav_blocks: current.can(Permission::ViewBlocks),
             nav_audit: current.can(Permission::ViewAudit),
+            nav_users: current.can(Permission::ManageUsers),
             refresh: 0,
         }
     }

@@ -95,6 +95,11 @@ test("an admin enrols TOTP at the first login, then reaches the audit log", asyn
   assert.match(await page.textContent("#audit-verdict"), /해시 체인이 온전합니다/);
   assert.ok(await page.locator("text=user.totp").count(), "the enrolment is audited");
   await shot(page, "03-audit-log");
+  await page.goto(`${BASE}/console/admin/users`);
+  for (const login of ["admin", "analyst", "viewer"]) {
+    assert.ok(await page.locator(`#user-${login}`).count(), `${login} is listed`);
+  }
+  await shot(page, "03b-users");
   assert.deepEqual(errors, []);
   await context.close();
 });

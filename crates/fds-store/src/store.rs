@@ -482,7 +482,8 @@ pub trait Store: Send + Sync + 'static {
     async fn purge_sessions(&self, now: Timestamp) -> Result<u64, StoreError>;
 
     /// The session stage after the second factor: replaces `old_id_hash` by a new
-    /// session (a new id, so an id seen before the second factor is worthless).
+    /// session (a new id, so an id seen before the second factor is worthless),
+    /// clears the failed-attempt count and is audited as `user.login`.
     async fn replace_session(&self, old_id_hash: &str, new: &NewSession) -> Result<(), StoreError>;
 
     /// The stored event of `event_id`, if any.

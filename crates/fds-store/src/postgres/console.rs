@@ -320,10 +320,13 @@ pub(super) async fn replace_session(
         return Err(StoreError::Refused("the session to replace is gone".into()));
     }
     insert_session(&mut tx, new).await?;
-    let (login,): (String,) = sqlx::query_as("SELECT login FROM console_users WHERE user_id = $1")
-        .bind(new.user_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    // The second factor passed: the login succeeded.
+    let (login,): (String,) = sqlx::query_as(
+        "UPDATE console_users SET failed_attempts = 0, locked_until = NULL WHERE user_id = $1 RETURNING login",
+    )
+    .bind(new.user_id)
+    .fetch_one(&mut *tx)
+    .await?;
     let after = json!({ "stage": new.stage.as_str() });
     audit::append(
         &mut tx,

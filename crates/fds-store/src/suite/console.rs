@@ -222,6 +222,8 @@ async fn replacing_a_session_after_the_second_factor_retires_the_old_id(s: Subje
     let store = s.store;
     let kim = store.create_user(&new_user("kim", &[Role::Admin]), "setup", t0()).await.unwrap();
     store.open_session(&session_for("pending", kim.user_id, SessionStage::Totp)).await.unwrap();
+    // A wrong code before the right one.
+    store.record_login_failure(kim.user_id, t0(), 5, chrono::Duration::minutes(15)).await.unwrap();
 
     store
         .replace_session("hash-pending", &session_for("full", kim.user_id, SessionStage::Full))
@@ -234,6 +236,8 @@ async fn replacing_a_session_after_the_second_factor_retires_the_old_id(s: Subje
     assert_eq!(store.session("hash-full").await.unwrap().unwrap().stage, SessionStage::Full);
     assert!(matches!(again, Err(StoreError::Refused(_))));
     assert_eq!(store.session("hash-other").await.unwrap(), None);
+    assert_eq!(store.user_by_id(kim.user_id).await.unwrap().unwrap().failed_attempts, 0, "the login passed");
+    assert_eq!(actions_logged(store.as_ref()).await.last().map(String::as_str), Some(actions::USER_LOGIN));
 }
 
 async fn the_review_queue_lists_unlabelled_flagged_decisions_newest_first_until_labelled(s: Subject) {

@@ -92,6 +92,15 @@ impl Routes {
         self.router
             .layer(middleware::from_fn(refuse_unguarded))
             .layer(middleware::from_fn(super::headers::security_headers))
+            // One span per request, named by the matched route (never the raw path,
+            // which may hold an event id).
+            .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let path = request
+                    .extensions()
+                    .get::<axum::extract::MatchedPath>()
+                    .map_or("unmatched", axum::extract::MatchedPath::as_str);
+                tracing::info_span!("console", method = %request.method(), path)
+            }))
             .with_state(self.state)
     }
 

@@ -139,6 +139,9 @@ labels! {
     reset_password: "비밀번호 재설정", "Reset password";
     new_password_once: "새 비밀번호입니다. 이 화면에서 한 번만 표시됩니다:", "The new password, shown on this page only once:";
     user_saved: "저장되었습니다.", "Saved.";
+    nav_subscriber: "가입자 조회", "Subscriber";
+    subscriber_number: "가입자 번호", "Subscriber number";
+    active_blocks: "현재 차단", "Blocks in force";
 }
 
 /// The labels of `language`.

@@ -102,6 +102,8 @@ fn routes(state: ConsoleState) -> Routes {
         .post("/console/cases/{event_id}/reveal", Access::Needs(RevealPii), pages::cases::reveal)
         .post("/console/cases/{event_id}/outcome", Access::Needs(ActOnCases), pages::cases::outcome)
         .post("/console/cases/{event_id}/escalate", Access::Needs(ActOnCases), pages::cases::escalate)
+        .get("/console/subscribers", Access::Needs(ViewCases), pages::subscriber::form)
+        .post("/console/subscribers", Access::Needs(ViewCases), pages::subscriber::search)
         .get("/console/blocks", Access::Needs(ViewBlocks), pages::blocks::page)
         .post("/console/blocks/{block_id}/release", Access::Needs(ReleaseBlocks), pages::blocks::release)
         .get("/console/audit", Access::Needs(ViewAudit), pages::audit::page)

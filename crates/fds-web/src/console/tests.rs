@@ -606,6 +606,32 @@ async fn an_admin_adds_a_user_whose_shown_password_works_then_disables_them() {
     assert!(actions.contains(&"user.create".to_string()) && actions.contains(&"user.update".to_string()));
 }
 
+#[tokio::test]
+async fn a_subscriber_is_found_by_number_in_any_format_and_shown_masked() {
+    let console = Console::start().await;
+    console.add_user("lee", &[Role::Viewer]).await;
+    console.score(Console::payment("pay-1", 0, 10_000)).await;
+    console.score(Console::payment("pay-2", 1, 10_000)).await;
+    console.clock.advance(chrono::Duration::minutes(2));
+    let viewer = console.login("lee").await;
+
+    let found = console
+        .submit("/console/subscribers", "/console/subscribers", &viewer, &[("number", "010-1234-5678")])
+        .await;
+
+    assert_eq!(found.status, StatusCode::OK);
+    assert!(found.body.contains("010-****-5678") && !found.body.contains(SUBSCRIBER));
+    assert!(found.body.contains("/console/cases/pay-1") && found.body.contains("/console/cases/pay-2"));
+    assert!(found.body.contains("id=\"subscriber-blocks\""), "the block is in force");
+    let nobody = console
+        .submit("/console/subscribers", "/console/subscribers", &viewer, &[("number", "01099999999")])
+        .await;
+    assert!(!nobody.body.contains("/console/cases/"));
+    let junk =
+        console.submit("/console/subscribers", "/console/subscribers", &viewer, &[("number", "12")]).await;
+    assert_eq!(junk.status, StatusCode::BAD_REQUEST);
+}
+
 // ---- blocks, dashboard, audit ----
 
 #[tokio::test]

@@ -7,6 +7,7 @@ pub(crate) mod audit;
 pub(crate) mod blocks;
 pub(crate) mod cases;
 pub(crate) mod dashboard;
+pub(crate) mod subscriber;
 pub(crate) mod users;
 
 use super::i18n::{tr, Tr};

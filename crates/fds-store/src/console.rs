@@ -259,6 +259,55 @@ pub struct Escalation {
     pub escalated_at: Timestamp,
 }
 
+/// Which cases the review queue lists: flagged decisions (review or block) without
+/// a label that occurred from `since` on, narrowed by score, rule and family.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueFilter {
+    pub since: Timestamp,
+    /// Only decisions scoring at least this.
+    pub min_score: Option<f64>,
+    /// Only decisions with a reason naming this rule id.
+    pub rule_id: Option<String>,
+    /// Only decisions with a rule reason of this fraud family.
+    pub family: Option<String>,
+}
+
+impl QueueFilter {
+    /// Every case from `since` on.
+    pub fn since(since: Timestamp) -> QueueFilter {
+        QueueFilter { since, min_score: None, rule_id: None, family: None }
+    }
+
+    /// Refuses a rule id or family that is not 1 to 64 letters, digits, `_`, `-`, `.`.
+    pub(crate) fn check(&self) -> Result<(), StoreError> {
+        for (what, value) in [("rule id", &self.rule_id), ("family", &self.family)] {
+            if let Some(value) = value {
+                let ok = (1..=64).contains(&value.len())
+                    && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+                if !ok {
+                    return Err(StoreError::Refused(format!(
+                        "a {what} filter is 1 to 64 letters, digits, '_', '-' or '.'"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A `LIKE … ESCAPE '\'` pattern matching `"key":"value"` in a decision's compact
+/// JSON (the form the store writes it in); `value` passed [`QueueFilter::check`].
+pub(crate) fn json_like(key: &str, value: &str) -> String {
+    let escaped: String = value
+        .chars()
+        .flat_map(|c| match c {
+            '_' | '%' | '\\' => vec!['\\', c],
+            other => vec![other],
+        })
+        .collect();
+    format!("%\"{key}\":\"{escaped}\"%")
+}
+
 /// Which blocks a search wants, judged at the time of the search.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BlockStatus {
@@ -570,6 +619,11 @@ mod tests {
         assert_eq!(parse_roles(&roles_column(&all)).unwrap(), all);
         assert!("root".parse::<Role>().is_err());
         assert!(parse_roles("viewer,root").is_err());
+    }
+
+    #[test]
+    fn like_patterns_escape_the_wildcards_of_a_rule_id() {
+        assert_eq!(json_like("rule_id", "cba_x%"), r#"%"rule_id":"cba\_x\%"%"#);
     }
 
     #[test]

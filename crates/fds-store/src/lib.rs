@@ -51,8 +51,8 @@ mod writer;
 
 pub use audit::{verify_chain, AuditEntry, AuditHead, AuditRecord, ChainBreak, ChainVerifier};
 pub use console::{
-    BlockRecord, BlockStatus, Escalation, Language, LoginFailure, NewSession, NewUser, Role, Secret, Session,
-    SessionStage, User, UserChange,
+    BlockRecord, BlockStatus, Escalation, Language, LoginFailure, NewSession, NewUser, QueueFilter, Role,
+    Secret, Session, SessionStage, User, UserChange,
 };
 pub use dashboard::{Bucket, Dashboard, RuleHits, Tally};
 pub use error::StoreError;

@@ -500,8 +500,14 @@ pub trait Store: Send + Sync + 'static {
     async fn labels_for_event(&self, event_id: &str) -> Result<Vec<Label>, StoreError>;
 
     /// The review queue: up to `limit` review and block decisions that occurred
-    /// from `since` on and whose event has no label yet, newest first.
-    async fn review_queue(&self, since: Timestamp, limit: u32) -> Result<Vec<Decision>, StoreError>;
+    /// from `filter.since` on, whose event has no label yet and that pass the
+    /// filter's score, rule and family, newest first. A malformed rule or family
+    /// filter is [`StoreError::Refused`].
+    async fn review_queue(
+        &self,
+        filter: &crate::QueueFilter,
+        limit: u32,
+    ) -> Result<Vec<Decision>, StoreError>;
 
     /// How many decisions [`Store::review_queue`] would give without a limit.
     async fn review_queue_size(&self, since: Timestamp) -> Result<u64, StoreError>;

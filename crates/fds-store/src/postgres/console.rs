@@ -459,16 +459,34 @@ const QUEUE: &str = "action IN ('review', 'block') AND occurred_at >= $1 \
 pub(super) async fn review_queue(
     pool: &PgPool,
     vault: &Vault,
-    since: Timestamp,
+    filter: &crate::QueueFilter,
     limit: u32,
 ) -> Result<Vec<Decision>, StoreError> {
-    let rows: Vec<(String,)> = sqlx::query_as(&format!(
-        "SELECT decision::text FROM decisions WHERE {QUEUE} ORDER BY occurred_at DESC, decision_id DESC LIMIT $2"
-    ))
-    .bind(since)
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await?;
+    filter.check()?;
+    let mut sql = format!("SELECT decision::text FROM decisions WHERE {QUEUE}");
+    let mut n = 1;
+    if filter.min_score.is_some() {
+        n += 1;
+        sql.push_str(&format!(" AND score >= ${n}"));
+    }
+    for value in [&filter.rule_id, &filter.family] {
+        if value.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND decision::text LIKE ${n} ESCAPE '\\'"));
+        }
+    }
+    sql.push_str(&format!(" ORDER BY occurred_at DESC, decision_id DESC LIMIT ${}", n + 1));
+    let mut query = sqlx::query_as::<_, (String,)>(&sql).bind(filter.since);
+    if let Some(score) = filter.min_score {
+        query = query.bind(score);
+    }
+    if let Some(rule) = &filter.rule_id {
+        query = query.bind(console::json_like("rule_id", rule));
+    }
+    if let Some(family) = &filter.family {
+        query = query.bind(console::json_like("family", family));
+    }
+    let rows = query.bind(i64::from(limit)).fetch_all(pool).await?;
     rows.iter().map(|(json,)| crate::codec::decision(vault, json)).collect()
 }
 

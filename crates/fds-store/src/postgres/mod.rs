@@ -651,8 +651,12 @@ impl Store for PgStore {
         rows.into_iter().map(|row| codec::label(&self.vault, row, Ok)).collect()
     }
 
-    async fn review_queue(&self, since: Timestamp, limit: u32) -> Result<Vec<Decision>, StoreError> {
-        console::review_queue(&self.pool, &self.vault, since, limit).await
+    async fn review_queue(
+        &self,
+        filter: &crate::QueueFilter,
+        limit: u32,
+    ) -> Result<Vec<Decision>, StoreError> {
+        console::review_queue(&self.pool, &self.vault, filter, limit).await
     }
 
     async fn review_queue_size(&self, since: Timestamp) -> Result<u64, StoreError> {

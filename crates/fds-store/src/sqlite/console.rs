@@ -468,16 +468,31 @@ const QUEUE: &str = "action IN ('review', 'block') AND occurred_at >= ? \
 pub(super) async fn review_queue(
     pool: &SqlitePool,
     vault: &Vault,
-    since: Timestamp,
+    filter: &crate::QueueFilter,
     limit: u32,
 ) -> Result<Vec<Decision>, StoreError> {
-    let rows: Vec<(String,)> = sqlx::query_as(&format!(
-        "SELECT decision FROM decisions WHERE {QUEUE} ORDER BY occurred_at DESC, decision_id DESC LIMIT ?"
-    ))
-    .bind(to_micros(since))
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await?;
+    filter.check()?;
+    let mut sql = format!("SELECT decision FROM decisions WHERE {QUEUE}");
+    if filter.min_score.is_some() {
+        sql.push_str(" AND score >= ?");
+    }
+    for value in [&filter.rule_id, &filter.family] {
+        if value.is_some() {
+            sql.push_str(" AND decision LIKE ? ESCAPE '\\'");
+        }
+    }
+    sql.push_str(" ORDER BY occurred_at DESC, decision_id DESC LIMIT ?");
+    let mut query = sqlx::query_as::<_, (String,)>(&sql).bind(to_micros(filter.since));
+    if let Some(score) = filter.min_score {
+        query = query.bind(score);
+    }
+    if let Some(rule) = &filter.rule_id {
+        query = query.bind(console::json_like("rule_id", rule));
+    }
+    if let Some(family) = &filter.family {
+        query = query.bind(console::json_like("family", family));
+    }
+    let rows = query.bind(i64::from(limit)).fetch_all(pool).await?;
     rows.iter().map(|(json,)| crate::codec::decision(vault, json)).collect()
 }
 

@@ -7,8 +7,8 @@ use crate::console::actions;
 use crate::fixtures::{minutes, record, t0};
 use crate::test_db::Subject;
 use crate::{
-    verify_chain, BlockStatus, Language, NewSession, NewUser, Role, Secret, SessionStage, Store, StoreError,
-    UserChange,
+    verify_chain, BlockStatus, Language, NewSession, NewUser, QueueFilter, Role, Secret, SessionStage, Store,
+    StoreError, UserChange,
 };
 use fds_core::{Action, Label, Outcome};
 use std::collections::BTreeSet;
@@ -22,6 +22,7 @@ on_both_backends!(
     sessions_open_touch_and_end_and_logging_out_everywhere_ends_only_that_users,
     replacing_a_session_after_the_second_factor_retires_the_old_id,
     the_review_queue_lists_unlabelled_flagged_decisions_newest_first_until_labelled,
+    the_review_queue_filters_by_score_rule_and_family_and_refuses_a_malformed_filter,
     an_escalation_is_stored_and_audited,
     blocks_are_searched_by_start_and_status_and_released_once_with_their_audit_record,
     events_read_back_by_id_and_by_subscriber_newest_first,
@@ -250,12 +251,12 @@ async fn the_review_queue_lists_unlabelled_flagged_decisions_newest_first_until_
     ];
     store.save(&batch).await.unwrap();
 
-    let queue = store.review_queue(t0() - minutes(60), 10).await.unwrap();
+    let queue = store.review_queue(&QueueFilter::since(t0() - minutes(60)), 10).await.unwrap();
     let ids: Vec<&str> = queue.iter().map(|d| d.event_id.as_str()).collect();
     assert_eq!(ids, ["e-block", "e-review"]);
     assert_eq!(store.review_queue_size(t0() - minutes(60)).await.unwrap(), 2);
     assert_eq!(store.review_queue_size(t0() - minutes(700)).await.unwrap(), 3);
-    assert_eq!(store.review_queue(t0() - minutes(60), 1).await.unwrap().len(), 1);
+    assert_eq!(store.review_queue(&QueueFilter::since(t0() - minutes(60)), 1).await.unwrap().len(), 1);
 
     let label = Label {
         label_id: "l-1".into(),
@@ -269,9 +270,40 @@ async fn the_review_queue_lists_unlabelled_flagged_decisions_newest_first_until_
     store.save_label(&label).await.unwrap();
     assert_eq!(store.labels_for_event("e-block").await.unwrap(), std::slice::from_ref(&label));
     assert_eq!(store.labels_for_event("e-review").await.unwrap(), []);
-    let queue = store.review_queue(t0() - minutes(60), 10).await.unwrap();
+    let queue = store.review_queue(&QueueFilter::since(t0() - minutes(60)), 10).await.unwrap();
     assert_eq!(queue.iter().map(|d| d.event_id.as_str()).collect::<Vec<_>>(), ["e-review"]);
     assert_eq!(store.review_queue_size(t0() - minutes(60)).await.unwrap(), 1);
+}
+
+async fn the_review_queue_filters_by_score_rule_and_family_and_refuses_a_malformed_filter(s: Subject) {
+    let store = s.store;
+    // The fixtures' decisions carry the rule CB-001 of family carrier_billing and
+    // score 40 (see `fixtures::record`).
+    let mut block = record("e-block", "01022220000", 3, Action::Block);
+    block.decision.score = 90.0;
+    let mut other = record("e-other", "01033330000", 4, Action::Review);
+    if let fds_core::Reason::Rule { rule_id, family, .. } = &mut other.decision.reasons[0] {
+        *rule_id = "CBX001".into();
+        *family = "irsf".into();
+    }
+    store.save(&[record("e-review", "01011110000", 2, Action::Review), block, other]).await.unwrap();
+    let since = QueueFilter::since(t0() - minutes(60));
+    let ids =
+        |decisions: Vec<fds_core::Decision>| decisions.into_iter().map(|d| d.event_id).collect::<Vec<_>>();
+
+    let high = QueueFilter { min_score: Some(50.0), ..since.clone() };
+    let rule = QueueFilter { rule_id: Some("CB-001".into()), ..since.clone() };
+    // `_` is a LIKE wildcard: escaped, it matches only itself.
+    let wildcard = QueueFilter { rule_id: Some("CB_001".into()), ..since.clone() };
+    let family = QueueFilter { family: Some("irsf".into()), ..since.clone() };
+    let bad = QueueFilter { rule_id: Some("x' OR 1=1".into()), ..since.clone() };
+
+    assert_eq!(ids(store.review_queue(&since, 10).await.unwrap()), ["e-other", "e-block", "e-review"]);
+    assert_eq!(ids(store.review_queue(&high, 10).await.unwrap()), ["e-block"]);
+    assert_eq!(ids(store.review_queue(&rule, 10).await.unwrap()), ["e-block", "e-review"]);
+    assert!(store.review_queue(&wildcard, 10).await.unwrap().is_empty());
+    assert_eq!(ids(store.review_queue(&family, 10).await.unwrap()), ["e-other"]);
+    assert!(matches!(store.review_queue(&bad, 10).await, Err(StoreError::Refused(_))));
 }
 
 async fn an_escalation_is_stored_and_audited(s: Subject) {

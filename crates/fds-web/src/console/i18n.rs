@@ -142,6 +142,9 @@ labels! {
     nav_subscriber: "가입자 조회", "Subscriber";
     subscriber_number: "가입자 번호", "Subscriber number";
     active_blocks: "현재 차단", "Blocks in force";
+    days_back: "기간 (일)", "Days back";
+    min_score: "최소 점수", "Minimum score";
+    showing_newest: "최신 순으로 최대 표시 건수:", "Newest first, at most:";
 }
 
 /// The labels of `language`.

@@ -471,6 +471,17 @@ async fn a_viewer_sees_the_queue_but_is_denied_an_analysts_action() {
     let queue = console.get("/console/queue", Some(&viewer)).await;
     assert_eq!(queue.status, StatusCode::OK);
     assert!(queue.body.contains("/console/cases/pay-1"));
+    let by_rule =
+        console.get("/console/queue?rule=cba_big_gift_card&min_score=40&days=1", Some(&viewer)).await;
+    assert!(by_rule.body.contains("/console/cases/pay-1"));
+    let other_rule = console.get("/console/queue?rule=cba_second_payment", Some(&viewer)).await;
+    assert!(!other_rule.body.contains("/console/cases/pay-1"));
+    let too_high = console.get("/console/queue?min_score=99", Some(&viewer)).await;
+    assert!(!too_high.body.contains("/console/cases/pay-1"));
+    for bad in ["days=2", "min_score=lots", "rule=a%20b"] {
+        let answer = console.get(&format!("/console/queue?{bad}"), Some(&viewer)).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
     let case = console.get("/console/cases/pay-1", Some(&viewer)).await;
     assert!(!case.body.contains("id=\"confirm-fraud\""), "no action buttons for a viewer");
     let csrf = case.csrf();

@@ -9,12 +9,12 @@ use super::{action_label, mask, render, when, Chrome};
 use crate::console::session::{redirect, Current};
 use crate::console::ConsoleState;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::{Extension, Form};
 use fds_core::{ids, Decision, Label, Outcome, Reason};
 use fds_store::audit::actions as audit_actions;
-use fds_store::AuditEntry;
+use fds_store::{AuditEntry, QueueFilter};
 use serde::Deserialize;
 
 /// Cases listed in the queue.
@@ -56,6 +56,12 @@ pub(crate) struct QueueRow {
 struct QueuePage {
     chrome: Chrome,
     rows: Vec<QueueRow>,
+    days: String,
+    min_score: String,
+    rule: String,
+    family: String,
+    /// Cases shown at most.
+    limit: u32,
 }
 
 fn rule_ids(decision: &Decision) -> String {
@@ -70,16 +76,55 @@ fn rule_ids(decision: &Decision) -> String {
         .join(", ")
 }
 
-/// `GET /console/queue`
+#[derive(Deserialize, Default)]
+pub(crate) struct QueueQuery {
+    /// Days back: 1, 7 or 30 (default).
+    days: Option<String>,
+    min_score: Option<String>,
+    rule: Option<String>,
+    family: Option<String>,
+}
+
+/// The query's filter, or what is wrong with it.
+fn queue_filter(query: &QueueQuery, now: fds_core::Timestamp) -> Result<QueueFilter, String> {
+    let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
+    let days = match text(&query.days).as_deref() {
+        None => QUEUE_DAYS,
+        Some("1") => 1,
+        Some("7") => 7,
+        Some("30") => 30,
+        Some(_) => return Err("days must be 1, 7 or 30".into()),
+    };
+    let min_score = match text(&query.min_score) {
+        None => None,
+        Some(t) => match t.parse::<f64>() {
+            Ok(score) if (0.0..=100.0).contains(&score) => Some(score),
+            _ => return Err("min_score must be a number from 0 to 100".into()),
+        },
+    };
+    Ok(QueueFilter {
+        since: now - chrono::Duration::days(days),
+        min_score,
+        rule_id: text(&query.rule),
+        family: text(&query.family),
+    })
+}
+
+/// `GET /console/queue?days=&min_score=&rule=&family=`
 pub(crate) async fn queue(
     State(state): State<ConsoleState>,
     Extension(current): Extension<Current>,
+    Query(query): Query<QueueQuery>,
 ) -> Response {
     let lang = current.lang();
     let store = state.store();
-    let since = state.now() - chrono::Duration::days(QUEUE_DAYS);
-    let decisions = match store.review_queue(since, QUEUE_PAGE).await {
+    let filter = match queue_filter(&query, state.now()) {
+        Ok(filter) => filter,
+        Err(why) => return super::bad_request(lang, &why),
+    };
+    let decisions = match store.review_queue(&filter, QUEUE_PAGE).await {
         Ok(d) => d,
+        Err(fds_store::StoreError::Refused(why)) => return super::bad_request(lang, &why),
         Err(e) => return super::internal(lang, e),
     };
     let ids: Vec<&str> = decisions.iter().map(|d| d.event_id.as_str()).collect();
@@ -102,7 +147,16 @@ pub(crate) async fn queue(
             escalated: escalated.iter().any(|e| e.event_id == d.event_id),
         })
         .collect();
-    render(&QueuePage { chrome: Chrome::new(&current, "/console/queue"), rows }, lang)
+    let page = QueuePage {
+        chrome: Chrome::new(&current, "/console/queue"),
+        rows,
+        days: query.days.clone().unwrap_or_else(|| QUEUE_DAYS.to_string()),
+        min_score: query.min_score.clone().unwrap_or_default(),
+        rule: query.rule.clone().unwrap_or_default(),
+        family: query.family.clone().unwrap_or_default(),
+        limit: QUEUE_PAGE,
+    };
+    render(&page, lang)
 }
 
 pub(crate) struct ReasonRow {

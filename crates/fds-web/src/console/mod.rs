@@ -105,6 +105,7 @@ fn routes(state: ConsoleState) -> Routes {
         .get("/console/subscribers", Access::Needs(ViewCases), pages::subscriber::form)
         .post("/console/subscribers", Access::Needs(ViewCases), pages::subscriber::search)
         .get("/console/blocks", Access::Needs(ViewBlocks), pages::blocks::page)
+        .get("/console/blocks.csv", Access::Needs(ViewBlocks), pages::blocks::csv)
         .post("/console/blocks/{block_id}/release", Access::Needs(ReleaseBlocks), pages::blocks::release)
         .get("/console/audit", Access::Needs(ViewAudit), pages::audit::page)
         .get("/console/audit/verify", Access::Needs(ViewAudit), pages::audit::verify)

@@ -657,6 +657,14 @@ async fn releasing_a_block_stops_the_api_refusing_payments_and_is_audited() {
 
     let listed = console.get("/console/blocks?status=active", Some(&analyst)).await;
     assert!(listed.body.contains(&block.block_id) && listed.body.contains("010-****-5678"));
+    let csv = console.get("/console/blocks.csv?status=active", Some(&analyst)).await;
+    assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
+    assert!(csv.headers["content-disposition"].to_str().unwrap().starts_with("attachment;"));
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", csv.body);
+    assert!(lines[0].starts_with("block_id,subscriber,scope"));
+    assert!(lines[1].starts_with(&format!("{},010-****-5678,payments,", block.block_id)));
+    assert!(!csv.body.contains(SUBSCRIBER));
     let path = format!("/console/blocks/{}/release", block.block_id);
     let no_note = console.submit("/console/blocks", &path, &analyst, &[("code", "other")]).await;
     assert_eq!(no_note.status, StatusCode::BAD_REQUEST);

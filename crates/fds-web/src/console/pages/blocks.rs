@@ -8,7 +8,8 @@ use crate::console::session::{redirect, Current};
 use crate::console::ConsoleState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use chrono::NaiveDate;
 use fds_store::BlockStatus;
@@ -59,12 +60,16 @@ fn parse_day(text: Option<&str>, default: NaiveDate, what: &str) -> Result<Naive
     }
 }
 
-/// `GET /console/blocks?from=YYYY-MM-DD&to=YYYY-MM-DD&status=all|active|released|expired`
-pub(crate) async fn page(
-    State(state): State<ConsoleState>,
-    Extension(current): Extension<Current>,
-    Query(query): Query<BlocksQuery>,
-) -> Response {
+/// A validated search: the days, the status and the blocks found.
+struct Search {
+    from: NaiveDate,
+    to: NaiveDate,
+    status: BlockStatus,
+    records: Vec<fds_store::BlockRecord>,
+}
+
+/// Runs the search of `query`; `Err` is the page to answer with.
+async fn search(state: &ConsoleState, current: &Current, query: &BlocksQuery) -> Result<Search, Response> {
     let lang = current.lang();
     let now = state.now();
     let today = now.date_naive();
@@ -73,20 +78,88 @@ pub(crate) async fn page(
     let status = BlockStatus::parse(query.status.as_deref().unwrap_or("all"));
     let (from, to, status) = match (from, to, status) {
         (Ok(from), Ok(to), Some(status)) if from <= to => (from, to, status),
-        (Err(e), _, _) | (_, Err(e), _) => return super::bad_request(lang, &e),
+        (Err(e), _, _) | (_, Err(e), _) => return Err(super::bad_request(lang, &e)),
         (_, _, None) => {
-            return super::bad_request(lang, "status must be one of all, active, released, expired")
+            return Err(super::bad_request(lang, "status must be one of all, active, released, expired"))
         }
-        _ => return super::bad_request(lang, "from must not be after to"),
+        _ => return Err(super::bad_request(lang, "from must not be after to")),
     };
     let start = from.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
     let end = (to + chrono::Duration::days(1)).and_hms_opt(0, 0, 0).map(|t| t.and_utc());
     let (Some(start), Some(end)) = (start, end) else {
-        return super::bad_request(lang, "the dates are out of range");
+        return Err(super::bad_request(lang, "the dates are out of range"));
     };
-    let records = match state.store().blocks_between(start, end, status, now, PAGE).await {
-        Ok(r) => r,
-        Err(e) => return super::internal(lang, e),
+    match state.store().blocks_between(start, end, status, now, PAGE).await {
+        Ok(records) => Ok(Search { from, to, status, records }),
+        Err(e) => Err(super::internal(lang, e)),
+    }
+}
+
+/// `GET /console/blocks.csv?…`: the same search as CSV (subscribers masked).
+pub(crate) async fn csv(
+    State(state): State<ConsoleState>,
+    Extension(current): Extension<Current>,
+    Query(query): Query<BlocksQuery>,
+) -> Response {
+    let found = match search(&state, &current, &query).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let now = state.now();
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "block_id",
+        "subscriber",
+        "scope",
+        "since",
+        "until",
+        "reason",
+        "status",
+        "released_at",
+        "released_by",
+        "release_reason",
+    ];
+    if let Err(e) = writer.write_record(header) {
+        return super::internal(current.lang(), e);
+    }
+    for r in &found.records {
+        let row = [
+            r.block.block_id.clone(),
+            mask(r.block.subscriber.expose()),
+            r.block.scope.as_str().to_string(),
+            r.block.since.to_rfc3339(),
+            r.block.until.to_rfc3339(),
+            r.block.reason.clone(),
+            r.status_at(now).as_str().to_string(),
+            r.released_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            r.released_by.clone().unwrap_or_default(),
+            r.release_reason.clone().unwrap_or_default(),
+        ];
+        if let Err(e) = writer.write_record(&row) {
+            return super::internal(current.lang(), e);
+        }
+    }
+    let bytes = match writer.into_inner() {
+        Ok(bytes) => bytes,
+        Err(e) => return super::internal(current.lang(), e),
+    };
+    let name =
+        format!("attachment; filename=\"blocks-{}-{}-{}.csv\"", found.from, found.to, found.status.as_str());
+    let headers = [(CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (CONTENT_DISPOSITION, name)];
+    (headers, bytes).into_response()
+}
+
+/// `GET /console/blocks?from=YYYY-MM-DD&to=YYYY-MM-DD&status=all|active|released|expired`
+pub(crate) async fn page(
+    State(state): State<ConsoleState>,
+    Extension(current): Extension<Current>,
+    Query(query): Query<BlocksQuery>,
+) -> Response {
+    let lang = current.lang();
+    let now = state.now();
+    let Search { from, to, status, records } = match search(&state, &current, &query).await {
+        Ok(found) => found,
+        Err(response) => return response,
     };
     let rows = records
         .iter()

@@ -144,6 +144,7 @@ labels! {
     active_blocks: "현재 차단", "Blocks in force";
     days_back: "기간 (일)", "Days back";
     min_score: "최소 점수", "Minimum score";
+    bulk_ticked: "선택한 사건:", "Ticked cases:";
     export_csv: "CSV 내보내기", "Export CSV";
     showing_newest: "최신 순으로 최대 표시 건수:", "Newest first, at most:";
 }

@@ -531,6 +531,55 @@ async fn an_analyst_confirming_fraud_records_a_label_and_the_case_leaves_the_que
 }
 
 #[tokio::test]
+async fn a_bulk_false_positive_labels_every_ticked_case_or_none() {
+    let console = Console::start().await;
+    console.add_user("kim", &[Role::Analyst]).await;
+    console.score(Console::payment("pay-1", 0, 500_000)).await;
+    console.score(Console::payment("pay-2", 2, 500_000)).await;
+    console.score(Console::payment("pay-3", 4, 500_000)).await;
+    let analyst = console.login("kim").await;
+    let queue = "/console/queue";
+    let page = console.get(queue, Some(&analyst)).await;
+    assert!(page.body.contains("name=\"event_id\" value=\"pay-1\""), "{}", page.body);
+
+    let unknown = console
+        .submit(
+            queue,
+            "/console/queue/bulk",
+            &analyst,
+            &[("event_id", "pay-1"), ("event_id", "nope"), ("outcome", "fraud")],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    let no_reason = console
+        .submit(queue, "/console/queue/bulk", &analyst, &[("event_id", "pay-1"), ("outcome", "legit")])
+        .await;
+    assert_eq!(no_reason.status, StatusCode::BAD_REQUEST);
+    assert!(console.pipeline.store().labels(10).await.unwrap().is_empty(), "nothing labelled");
+
+    let done = console
+        .submit(
+            queue,
+            "/console/queue/bulk",
+            &analyst,
+            &[
+                ("event_id", "pay-1"),
+                ("event_id", "pay-2"),
+                ("outcome", "legit"),
+                ("reason", "family plan top-ups"),
+            ],
+        )
+        .await;
+
+    assert_eq!(done.location(), "/console/queue");
+    let labels = console.pipeline.store().labels(10).await.unwrap();
+    assert_eq!(labels.len(), 2);
+    assert!(labels.iter().all(|l| l.outcome == fds_core::Outcome::Legit && l.labelled_by == "kim"));
+    let left = console.get(queue, Some(&analyst)).await;
+    assert!(left.body.contains("/console/cases/pay-3") && !left.body.contains("/console/cases/pay-1"));
+}
+
+#[tokio::test]
 async fn an_event_field_holding_a_script_tag_renders_inert() {
     let console = Console::start().await;
     console.add_user("kim", &[Role::Analyst]).await;

@@ -56,6 +56,7 @@ pub(crate) struct QueueRow {
 struct QueuePage {
     chrome: Chrome,
     rows: Vec<QueueRow>,
+    can_act: bool,
     days: String,
     min_score: String,
     rule: String,
@@ -150,6 +151,7 @@ pub(crate) async fn queue(
     let page = QueuePage {
         chrome: Chrome::new(&current, "/console/queue"),
         rows,
+        can_act: current.can(crate::console::permission::Permission::ActOnCases),
         days: query.days.clone().unwrap_or_else(|| QUEUE_DAYS.to_string()),
         min_score: query.min_score.clone().unwrap_or_default(),
         rule: query.rule.clone().unwrap_or_default(),
@@ -379,24 +381,49 @@ pub(crate) async fn outcome(
     Form(form): Form<OutcomeForm>,
 ) -> Response {
     let lang = current.lang();
-    let reason = form.reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
-    let outcome = match form.outcome.as_str() {
-        "fraud" => Outcome::Fraud,
-        "legit" => Outcome::Legit,
-        _ => return super::bad_request(lang, "outcome must be fraud or legit"),
+    let (outcome, reason) = match parse_outcome(&form.outcome, form.reason.as_deref()) {
+        Ok(parsed) => parsed,
+        Err(why) => return super::bad_request(lang, why),
     };
-    if outcome == Outcome::Legit && reason.is_none() {
-        return super::bad_request(lang, "a false positive needs a reason");
-    }
-    if reason.as_ref().is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
-        return super::bad_request(lang, "the reason is longer than 1000 characters");
-    }
     let decision = match state.store().decision_for_event(&event_id).await {
         Ok(Some(d)) => d,
         Ok(None) => return super::error_page(lang, super::Page::NotFound, axum::http::StatusCode::NOT_FOUND),
         Err(e) => return super::internal(lang, e),
     };
+    if let Err(e) = record_outcome(&state, &current, &decision, outcome, reason).await {
+        return super::internal(lang, e);
+    }
+    redirect("/console/queue")
+}
+
+/// The outcome and reason of a form, checked: a false positive needs a reason.
+fn parse_outcome(outcome: &str, reason: Option<&str>) -> Result<(Outcome, Option<String>), &'static str> {
+    let reason = reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+    let outcome = match outcome {
+        "fraud" => Outcome::Fraud,
+        "legit" => Outcome::Legit,
+        _ => return Err("outcome must be fraud or legit"),
+    };
+    if outcome == Outcome::Legit && reason.is_none() {
+        return Err("a false positive needs a reason");
+    }
+    if reason.as_ref().is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
+        return Err("the reason is longer than 1000 characters");
+    }
+    Ok((outcome, reason))
+}
+
+/// Records `outcome` for the case of `decision` as a label, through the pipeline's
+/// labels path (audited `label.create`).
+async fn record_outcome(
+    state: &ConsoleState,
+    current: &Current,
+    decision: &Decision,
+    outcome: Outcome,
+    reason: Option<String>,
+) -> Result<(), fds_store::StoreError> {
     let now = state.now();
+    let event_id = &decision.event_id;
     let label = Label {
         label_id: ids::derived(
             "lbl",
@@ -409,8 +436,44 @@ pub(crate) async fn outcome(
         labelled_by: current.user.login.clone(),
         labelled_at: now,
     };
-    if let Err(e) = state.pipeline.label(&label).await {
-        return super::internal(lang, e);
+    state.pipeline.label(&label).await
+}
+
+/// Cases one bulk action may label at most (a queue page).
+const BULK_LIMIT: usize = QUEUE_PAGE as usize;
+
+/// `POST /console/queue/bulk`: one outcome for the cases ticked on the queue
+/// (`event_id` repeated). Every case is checked before any is labelled.
+pub(crate) async fn bulk(
+    State(state): State<ConsoleState>,
+    Extension(current): Extension<Current>,
+    body: axum::body::Bytes,
+) -> Response {
+    let lang = current.lang();
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let (outcome, reason) = match parse_outcome(field("outcome").unwrap_or(""), field("reason")) {
+        Ok(parsed) => parsed,
+        Err(why) => return super::bad_request(lang, why),
+    };
+    let mut ids: Vec<&str> =
+        fields.iter().filter(|(k, _)| k == "event_id").map(|(_, v)| v.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() || ids.len() > BULK_LIMIT {
+        return super::bad_request(lang, "tick 1 to 200 cases");
+    }
+    let decisions = match state.store().decisions_for_events(&ids).await {
+        Ok(d) => d,
+        Err(e) => return super::internal(lang, e),
+    };
+    if decisions.len() != ids.len() {
+        return super::bad_request(lang, "a ticked case is not a stored decision");
+    }
+    for decision in &decisions {
+        if let Err(e) = record_outcome(&state, &current, decision, outcome, reason.clone()).await {
+            return super::internal(lang, e);
+        }
     }
     redirect("/console/queue")
 }

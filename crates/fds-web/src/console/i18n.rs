@@ -145,6 +145,21 @@ labels! {
     days_back: "기간 (일)", "Days back";
     min_score: "최소 점수", "Minimum score";
     bulk_ticked: "선택한 사건:", "Ticked cases:";
+    nav_rules: "규칙", "Rules";
+    live_version: "운영 중인 버전", "Live version";
+    drafts: "초안", "Drafts";
+    title: "제목", "Title";
+    author: "작성자", "Author";
+    base_version: "기준 버전", "Base version";
+    files: "파일 수", "Files";
+    shadow: "섀도", "Shadow";
+    shadow_on: "섀도 실행 중", "Running in shadow";
+    updated: "수정 시각 (UTC)", "Updated (UTC)";
+    versions: "배포된 버전", "Published versions";
+    version: "버전", "Version";
+    published_by: "배포자", "Published by";
+    note: "메모", "Note";
+    rules_cli_hint: "규칙 편집, 백테스트, 배포는 아직 fds rules 명령으로 합니다.", "Editing, backtests and publishing are done with fds rules for now.";
     export_csv: "CSV 내보내기", "Export CSV";
     showing_newest: "최신 순으로 최대 표시 건수:", "Newest first, at most:";
 }

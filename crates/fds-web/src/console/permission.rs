@@ -10,6 +10,8 @@ pub(crate) enum Permission {
     /// Change one's own preferences (language) and sessions (log out everywhere).
     OwnAccount,
     ViewDashboard,
+    /// The live rules with their hits, the drafts and the published versions.
+    ViewRules,
     /// The review queue and case pages (PII masked).
     ViewCases,
     /// Confirm fraud, mark a false positive, escalate.
@@ -24,9 +26,10 @@ pub(crate) enum Permission {
 
 #[cfg(test)]
 impl Permission {
-    pub(crate) const ALL: [Permission; 9] = [
+    pub(crate) const ALL: [Permission; 10] = [
         Permission::OwnAccount,
         Permission::ViewDashboard,
+        Permission::ViewRules,
         Permission::ViewCases,
         Permission::ActOnCases,
         Permission::ViewBlocks,
@@ -52,14 +55,21 @@ pub(crate) enum Access {
 pub(crate) fn granted(role: Role) -> &'static [Permission] {
     use Permission::*;
     match role {
-        Role::Viewer => &[OwnAccount, ViewDashboard, ViewCases, ViewBlocks],
-        Role::Analyst => {
-            &[OwnAccount, ViewDashboard, ViewCases, ActOnCases, ViewBlocks, ReleaseBlocks, RevealPii]
-        }
-        Role::RuleBuilder => &[OwnAccount, ViewDashboard],
-        Role::Publisher => &[OwnAccount, ViewDashboard],
-        Role::Admin => &[OwnAccount, ViewDashboard, ManageUsers, ViewAudit],
-        Role::Auditor => &[OwnAccount, ViewDashboard, ViewCases, ViewBlocks, ViewAudit],
+        Role::Viewer => &[OwnAccount, ViewDashboard, ViewRules, ViewCases, ViewBlocks],
+        Role::Analyst => &[
+            OwnAccount,
+            ViewDashboard,
+            ViewRules,
+            ViewCases,
+            ActOnCases,
+            ViewBlocks,
+            ReleaseBlocks,
+            RevealPii,
+        ],
+        Role::RuleBuilder => &[OwnAccount, ViewDashboard, ViewRules],
+        Role::Publisher => &[OwnAccount, ViewDashboard, ViewRules],
+        Role::Admin => &[OwnAccount, ViewDashboard, ViewRules, ManageUsers, ViewAudit],
+        Role::Auditor => &[OwnAccount, ViewDashboard, ViewRules, ViewCases, ViewBlocks, ViewAudit],
     }
 }
 

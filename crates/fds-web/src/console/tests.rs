@@ -756,6 +756,26 @@ async fn the_dashboard_counts_decisions_and_refuses_an_unknown_window() {
 }
 
 #[tokio::test]
+async fn the_rules_page_lists_the_live_rules_with_their_hits() {
+    let console = Console::start().await;
+    console.add_user("lee", &[Role::RuleBuilder]).await;
+    console.score(Console::payment("pay-1", 0, 10_000)).await;
+    console.score(Console::payment("pay-2", 1, 10_000)).await;
+    console.clock.advance(chrono::Duration::minutes(10));
+    let builder = console.login("lee").await;
+
+    let page = console.get("/console/rules", Some(&builder)).await;
+
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(console.pipeline.scorer().rules().version()));
+    let row = page.body.split("id=\"rule-cba_second_payment\"").nth(1).expect("the rule's row");
+    let row = row.split("</tr>").next().expect("row end");
+    assert!(row.contains("<td class=\"num\">1</td><td class=\"num\">1</td>"), "one hit: {row}");
+    assert!(page.body.contains("id=\"rule-cba_big_gift_card\""));
+    assert_eq!(console.get("/console/queue", Some(&builder)).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
 async fn an_auditor_filters_the_audit_log_and_verifies_its_chain() {
     let console = Console::start().await;
     console.add_user("choi", &[Role::Auditor]).await;

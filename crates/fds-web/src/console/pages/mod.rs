@@ -7,6 +7,7 @@ pub(crate) mod audit;
 pub(crate) mod blocks;
 pub(crate) mod cases;
 pub(crate) mod dashboard;
+pub(crate) mod rules;
 pub(crate) mod subscriber;
 pub(crate) mod users;
 
@@ -31,6 +32,7 @@ pub(crate) struct Chrome {
     pub(crate) nav_blocks: bool,
     pub(crate) nav_audit: bool,
     pub(crate) nav_users: bool,
+    pub(crate) nav_rules: bool,
     /// Seconds after which the page reloads itself (0: never).
     pub(crate) refresh: u32,
 }
@@ -46,6 +48,7 @@ impl Chrome {
             nav_blocks: current.can(Permission::ViewBlocks),
             nav_audit: current.can(Permission::ViewAudit),
             nav_users: current.can(Permission::ManageUsers),
+            nav_rules: current.can(Permission::ViewRules),
             refresh: 0,
         }
     }

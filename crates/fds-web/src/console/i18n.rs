@@ -160,6 +160,14 @@ labels! {
     published_by: "배포자", "Published by";
     note: "메모", "Note";
     rules_cli_hint: "규칙 편집, 백테스트, 배포는 아직 fds rules 명령으로 합니다.", "Editing, backtests and publishing are done with fds rules for now.";
+    nav_models: "모델", "Models";
+    model_kind: "종류", "Kind";
+    model_role: "역할", "Role";
+    trained_on: "학습 기간 (UTC)", "Trained on (UTC)";
+    metrics: "평가 지표", "Metrics";
+    drift: "드리프트", "Drift";
+    needs_retraining: "재학습 필요 (시작):", "Needs retraining since";
+    models_cli_hint: "모델 학습, 비교, 승격은 아직 fds model 명령으로 합니다.", "Training, comparing and promoting models are done with fds model for now.";
     export_csv: "CSV 내보내기", "Export CSV";
     showing_newest: "최신 순으로 최대 표시 건수:", "Newest first, at most:";
 }

@@ -98,6 +98,7 @@ fn routes(state: ConsoleState) -> Routes {
         .get("/console/", Access::Needs(ViewDashboard), pages::home)
         .get("/console/dashboard", Access::Needs(ViewDashboard), pages::dashboard::page)
         .get("/console/rules", Access::Needs(ViewRules), pages::rules::page)
+        .get("/console/models", Access::Needs(ViewRules), pages::models::page)
         .get("/console/queue", Access::Needs(ViewCases), pages::cases::queue)
         .post("/console/queue/bulk", Access::Needs(ActOnCases), pages::cases::bulk)
         .get("/console/cases/{event_id}", Access::Needs(ViewCases), pages::cases::case)

@@ -10,7 +10,8 @@ pub(crate) enum Permission {
     /// Change one's own preferences (language) and sessions (log out everywhere).
     OwnAccount,
     ViewDashboard,
-    /// The live rules with their hits, the drafts and the published versions.
+    /// The live rules with their hits, the drafts and the published versions; the
+    /// model registry with metrics and drift.
     ViewRules,
     /// The review queue and case pages (PII masked).
     ViewCases,

@@ -776,6 +776,43 @@ async fn the_rules_page_lists_the_live_rules_with_their_hits() {
 }
 
 #[tokio::test]
+async fn the_models_page_shows_each_model_with_its_metrics_and_latest_drift() {
+    let console = Console::start().await;
+    console.add_user("lee", &[Role::Viewer]).await;
+    let store = console.pipeline.store();
+    let model = fds_store::NewModel {
+        version: "anomaly-7".into(),
+        kind: fds_store::ModelKind::Anomaly,
+        artifact: "{}".into(),
+        metrics: serde_json::json!({ "holdout": { "roc_auc": 0.93 } }),
+        trained_from: t0() - chrono::Duration::days(30),
+        trained_to: t0(),
+        feature_schema_hash: "f".repeat(64),
+        data_hash: "d".repeat(64),
+        created_at: t0(),
+        created_by: "trainer".into(),
+    };
+    store.register_model(&model, fds_store::ModelRole::Champion).await.unwrap();
+    let report = fds_store::DriftReport {
+        model_version: "anomaly-7".into(),
+        day: t0().date_naive(),
+        psi: [("amount".to_string(), 0.31), ("score".to_string(), 0.05)].into_iter().collect(),
+        needs_retraining: true,
+        at: t0(),
+    };
+    store.save_model_drift(&report).await.unwrap();
+    let viewer = console.login("lee").await;
+
+    let page = console.get("/console/models", Some(&viewer)).await;
+
+    assert_eq!(page.status, StatusCode::OK);
+    let row = page.body.split("id=\"model-anomaly-7\"").nth(1).expect("the model's row");
+    let row = row.split("</tr>").next().expect("row end");
+    assert!(row.contains("champion") && row.contains("roc_auc 0.930"), "{row}");
+    assert!(row.contains("PSI 0.310") && row.contains(KO.needs_retraining), "{row}");
+}
+
+#[tokio::test]
 async fn an_auditor_filters_the_audit_log_and_verifies_its_chain() {
     let console = Console::start().await;
     console.add_user("choi", &[Role::Auditor]).await;

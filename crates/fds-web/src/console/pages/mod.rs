@@ -7,6 +7,7 @@ pub(crate) mod audit;
 pub(crate) mod blocks;
 pub(crate) mod cases;
 pub(crate) mod dashboard;
+pub(crate) mod models;
 pub(crate) mod rules;
 pub(crate) mod subscriber;
 pub(crate) mod users;

@@ -166,6 +166,19 @@ test("the language switch turns every page English and back, and blocks list", a
   await reloadUntil(page, "#blocks");
   assert.ok(await page.locator("#blocks td", { hasText: "010-****-5432" }).count());
   await shot(page, "09-blocks");
+  const csv = await page.request.get(`${BASE}${await page.getAttribute("#blocks-csv", "href")}`);
+  assert.equal(csv.headers()["content-type"], "text/csv; charset=utf-8");
+  assert.match(await csv.text(), /^block_id,subscriber,/);
+  for (const [path, name] of [["/console/rules", "11-rules"], ["/console/models", "12-models"], ["/console/subscribers", "13-subscriber"]]) {
+    await page.goto(`${BASE}${path}`);
+    await shot(page, name);
+  }
+  await page.fill("input[name=number]", "010-9876-5432");
+  await Promise.all([page.waitForNavigation(), page.click("#subscriber-search button")]);
+  assert.equal(await page.textContent("#subscriber"), "010-****-5432");
+  assert.ok(await page.locator("#subscriber-decisions a[href='/console/cases/pay-block-1']").count());
+  await shot(page, "14-subscriber-found");
+  await page.goto(`${BASE}/console/blocks`);
   await Promise.all([page.waitForNavigation(), page.click("#language-switch button")]);
   assert.equal(await page.getAttribute("html", "lang"), "ko");
   assert.equal(new URL(page.url()).pathname, "/console/blocks", "back where the switch was pressed");

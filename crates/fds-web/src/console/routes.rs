@@ -91,7 +91,10 @@ impl Routes {
         }
         self.router
             .layer(middleware::from_fn(refuse_unguarded))
-            .layer(middleware::from_fn(super::headers::security_headers))
+            .layer(middleware::from_fn_with_state(
+                super::headers::OverTls(self.state.config.secure_cookies),
+                super::headers::security_headers,
+            ))
             // One span per request, named by the matched route (never the raw path,
             // which may hold an event id).
             .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|request: &Request| {

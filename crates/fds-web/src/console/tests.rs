@@ -99,6 +99,10 @@ impl Answer {
 
 impl Console {
     async fn start() -> Console {
+        Console::start_with(ConsoleConfig::default()).await
+    }
+
+    async fn start_with(config: ConsoleConfig) -> Console {
         let dir = tempfile::tempdir().expect("tempdir");
         let rules = dir.path().join("rules");
         write_library(&rules);
@@ -126,7 +130,7 @@ impl Console {
             .await
             .expect("pipeline starts"),
         );
-        let router = console_router(pipeline.clone(), ConsoleConfig::default());
+        let router = console_router(pipeline.clone(), config);
         Console { router, pipeline, clock, _dir: dir }
     }
 
@@ -301,6 +305,23 @@ async fn every_console_response_carries_the_security_headers() {
     }
     let page = console.get("/console/login", None).await;
     assert!(!page.body.contains("<script>") && !page.body.contains(" style="), "no inline script or style");
+}
+
+#[tokio::test]
+async fn behind_tls_cookies_are_secure_and_browsers_are_told_to_keep_to_https() {
+    let plain = Console::start().await;
+    let tls = Console::start_with(ConsoleConfig { secure_cookies: true, ..ConsoleConfig::default() }).await;
+    for console in [&plain, &tls] {
+        console.add_user("kim", &[Role::Viewer]).await;
+    }
+
+    let plain_login = plain.try_login("kim", PASSWORD).await;
+    let tls_login = tls.try_login("kim", PASSWORD).await;
+
+    assert!(!plain_login.set_cookie("fds_session").unwrap().contains("Secure"));
+    assert!(tls_login.set_cookie("fds_session").unwrap().ends_with("; Secure"));
+    assert!(plain_login.headers.get("strict-transport-security").is_none());
+    assert_eq!(tls_login.headers["strict-transport-security"], "max-age=31536000");
 }
 
 // ---- logging in ----

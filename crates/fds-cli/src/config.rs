@@ -34,6 +34,8 @@ pub(crate) struct Config {
     pub(crate) retention: RetentionSettings,
     /// `[models]`: how the model registry is followed.
     pub(crate) models: crate::model_config::ModelSettings,
+    /// `[console]`: the analyst console's cookies and session timeouts.
+    pub(crate) console: fds_web::console::ConsoleConfig,
 }
 
 impl Config {
@@ -315,8 +317,8 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-const SECTIONS: [&str; 10] =
-    ["server", "store", "api", "rules", "scoring", "log", "vault", "kafka", "retention", "models"];
+const SECTIONS: [&str; 11] =
+    ["server", "store", "api", "rules", "scoring", "log", "vault", "kafka", "retention", "models", "console"];
 
 /// Values that `env` overrides are written in: numbers and booleans as such, anything
 /// else as a string.
@@ -374,6 +376,8 @@ impl Config {
             section(&table, "kafka", &mut problems),
             &mut problems,
         );
+        let console =
+            crate::console_config::console_settings(section(&table, "console", &mut problems), &mut problems);
 
         let listen_text = server.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
         let listen = listen_text.parse::<SocketAddr>().unwrap_or_else(|_| {
@@ -439,6 +443,7 @@ impl Config {
             kafka,
             retention,
             models,
+            console,
         })
     }
 }

@@ -79,9 +79,24 @@ async fn demo(args: DemoArgs) -> Result<()> {
         deadline: Duration::from_millis(250),
         on_deadline: Degraded::Allow,
     };
-    let app = Application::build(api, pipeline.clone())
+    // A demo admin (who also works cases and reads the audit log) on the demo's store.
+    let password = crate::users_cmd::generate_password();
+    let admin = fds_store::NewUser {
+        login: "admin".into(),
+        display_name: "Demo admin".into(),
+        roles: [fds_store::Role::Admin, fds_store::Role::Analyst, fds_store::Role::Auditor].into(),
+        password_hash: fds_store::Secret::new(fds_web::console::hash_password(&password)?),
+        language: fds_store::Language::Ko,
+    };
+    pipeline
+        .store()
+        .create_user(&admin, "demo", chrono::Utc::now())
         .await
-        .with_context(|| format!("binding {} (try --listen 127.0.0.1:0)", args.listen))?;
+        .context("creating the demo admin")?;
+    let app =
+        Application::build_with_console(api, pipeline.clone(), fds_web::console::ConsoleConfig::default())
+            .await
+            .with_context(|| format!("binding {} (try --listen 127.0.0.1:0)", args.listen))?;
     let addr = app.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
@@ -91,6 +106,9 @@ async fn demo(args: DemoArgs) -> Result<()> {
     println!("FDS demo: {rules} rules live, store {}", args.db.display());
     println!("  API      http://{addr}  (OpenAPI at http://{addr}/openapi.json)");
     println!("  API key  {key}");
+    println!(
+        "  console  http://{addr}/console/  login admin, password {password} (TOTP enrolment at first login)"
+    );
     println!("  try      curl -s -H 'Authorization: Bearer {key}' http://{addr}/v1/blocks/01000000000");
     match args.events {
         Some(n) => println!("  feeding {n} simulated events (seed {})", args.seed),

@@ -4,6 +4,7 @@
 mod audit_cmd;
 mod backtest_cmd;
 mod config;
+mod console_config;
 mod demo;
 mod eval;
 mod hold_cmd;
@@ -21,6 +22,7 @@ mod schedule;
 mod serve;
 mod setup;
 mod sim_cmd;
+mod users_cmd;
 mod worker_cmd;
 
 use clap::{Parser, Subcommand};
@@ -88,6 +90,11 @@ enum Command {
         #[command(subcommand)]
         command: hold_cmd::HoldCommand,
     },
+    /// Create and list the analyst console's accounts (`fds users add` makes the first admin).
+    Users {
+        #[command(subcommand)]
+        command: users_cmd::UsersCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -106,6 +113,7 @@ fn main() -> ExitCode {
         Command::Retention(args) => retention_cmd::run(args),
         Command::Keys { command } => keys_cmd::run(command),
         Command::Hold { command } => hold_cmd::run(command),
+        Command::Users { command } => users_cmd::run(command),
     };
     match result {
         Ok(code) => code,

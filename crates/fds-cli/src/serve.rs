@@ -1,5 +1,5 @@
-//! `fds serve`: the blocking API over the configured store, with scheduled
-//! retention (`[retention]`) beside it.
+//! `fds serve`: the blocking API and the analyst console (`/console`, `[console]`)
+//! over the configured store, with scheduled retention (`[retention]`) beside it.
 
 use crate::config::Config;
 use crate::setup;
@@ -36,7 +36,7 @@ async fn serve(config: Config) -> Result<()> {
         deadline: config.deadline,
         on_deadline: config.on_deadline,
     };
-    let app = Application::build(api, pipeline.clone())
+    let app = Application::build_with_console(api, pipeline.clone(), config.console.clone())
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     tracing::info!(addr = %app.local_addr()?, rules, rules_version = %version, "fds api listening");

@@ -51,6 +51,7 @@ fn demo_runs_on_a_bare_machine_and_reports_detection() {
         .arg(&db));
     assert!(ok, "{stdout}\n{stderr}");
     assert!(stdout.contains("API key"), "{stdout}");
+    assert!(stdout.contains("/console/  login admin, password "), "{stdout}");
     assert!(stdout.contains("Scored 20000 events"), "{stdout}");
     assert!(stdout.contains("legit"), "{stdout}");
     assert!(db.exists());

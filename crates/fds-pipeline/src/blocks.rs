@@ -19,6 +19,17 @@ impl BlockIndex {
         }
     }
 
+    /// Forgets block `block_id` of `subscriber` (released).
+    pub(crate) fn remove(&self, subscriber: &str, block_id: &str) {
+        let mut map = self.by_subscriber.write();
+        if let Some(list) = map.get_mut(subscriber) {
+            list.retain(|b| b.block_id != block_id);
+            if list.is_empty() {
+                map.remove(subscriber);
+            }
+        }
+    }
+
     /// The block that governs `subscriber` at `at`: the widest scope, then the one
     /// that lasts longest. Expired blocks are pruned on the way.
     pub(crate) fn active(&self, subscriber: &str, at: Timestamp) -> Option<Block> {

@@ -461,6 +461,23 @@ impl Pipeline {
         self.blocks.active(subscriber, self.clock.now())
     }
 
+    /// Releases block `block_id` (audited `block.release` by `actor` with `reason`,
+    /// in the store's transaction) and stops refusing the subscriber's payments
+    /// here at once. `None` when there is no such unreleased block. Other replicas
+    /// keep the block in their memory until they restart.
+    pub async fn release_block(
+        &self,
+        block_id: &str,
+        actor: &str,
+        reason: &str,
+    ) -> Result<Option<fds_store::BlockRecord>, StoreError> {
+        let released = self.store.release_block(block_id, actor, reason, self.clock.now()).await?;
+        if let Some(record) = &released {
+            self.blocks.remove(record.block.subscriber.expose(), block_id);
+        }
+        Ok(released)
+    }
+
     /// Records a confirmed outcome and, in the same store transaction, its
     /// `label.create` audit record (actor: who labelled, after: the label). A
     /// label id already stored changes nothing and is not audited again.

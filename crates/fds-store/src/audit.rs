@@ -32,7 +32,8 @@
 //! | `key.create`    | `key:<key id>`     | after: key id and scope (no secret)  |
 //! | `key.revoke`    | `key:<key id>`     | before: key id and scope             |
 //! | `key.rotate`    | `key:<key id>`     | before / after: key ids              |
-//! | `pii.reveal`    | `subscriber:<blind index>` | after: which fields were shown |
+//! | `pii.reveal`    | `event:<event id>` | after: which fields were shown, the subscriber (sealed) |
+//! | `user.login`, `user.login_failed`, `user.lockout`, `user.logout`, `user.logout_all`, `user.totp`, `case.escalate` | see `console.rs` | |
 //! | `hold.place`    | `hold:<hold id>`   | after: the legal hold                |
 //! | `hold.lift`     | `hold:<hold id>`   | before: the legal hold; after: who lifted it and why |
 //! | `retention.run` | `retention:<time>` | after: the retention report (actor `retention`) |

@@ -34,6 +34,7 @@
 
 pub mod audit;
 mod codec;
+pub mod console;
 mod dashboard;
 mod error;
 pub mod models;
@@ -49,6 +50,10 @@ mod time;
 mod writer;
 
 pub use audit::{verify_chain, AuditEntry, AuditHead, AuditRecord, ChainBreak, ChainVerifier};
+pub use console::{
+    BlockRecord, BlockStatus, Escalation, Language, LoginFailure, NewSession, NewUser, QueueFilter, Role,
+    Secret, Session, SessionStage, User, UserChange,
+};
 pub use dashboard::{Bucket, Dashboard, RuleHits, Tally};
 pub use error::StoreError;
 pub use fds_core::EntityKind;

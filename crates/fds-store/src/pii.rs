@@ -40,6 +40,16 @@ pub(crate) fn open_subscriber(
     open(vault, Field::Subscriber, table, stored)
 }
 
+/// A console user's TOTP secret sealed, in its stored text form.
+pub(crate) fn seal_totp(vault: &Vault, secret: &str) -> String {
+    vault.encrypt(Field::TotpSecret, secret).to_string()
+}
+
+/// The TOTP secret sealed in `stored`.
+pub(crate) fn open_totp(vault: &Vault, stored: &str) -> Result<String, StoreError> {
+    open(vault, Field::TotpSecret, "console_users", stored)
+}
+
 fn open(vault: &Vault, field: Field, table: &'static str, stored: &str) -> Result<String, StoreError> {
     let sealed = Sealed::parse(stored).map_err(|e| StoreError::Sealed {
         table,

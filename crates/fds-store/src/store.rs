@@ -1,6 +1,9 @@
 //! The store trait every backend implements, and the values it trades in.
 
 use crate::audit::{AuditEntry, AuditHead, AuditRecord};
+use crate::console::{
+    BlockRecord, BlockStatus, Escalation, LoginFailure, NewSession, NewUser, Session, User, UserChange,
+};
 use crate::dashboard::{Bucket, Dashboard};
 use crate::models::{DriftReport, InputTally, ModelInfo, ModelRole, NewModel, ScoreTally, SCORE_BINS};
 use crate::packs::{
@@ -413,4 +416,148 @@ pub trait Store: Send + Sync + 'static {
         &self,
         version: &str,
     ) -> Result<Vec<(chrono::NaiveDate, std::collections::BTreeMap<String, f64>)>, StoreError>;
+
+    // ---- The analyst console (`console.rs`; each backend's `console.rs`) ----
+
+    /// Creates an account, appending its `user.create` audit record by `actor`.
+    /// Refused ([`StoreError::Refused`]) for a login already taken, an invalid
+    /// login or name, or no role.
+    async fn create_user(&self, user: &NewUser, actor: &str, at: Timestamp) -> Result<User, StoreError>;
+
+    async fn user_by_login(&self, login: &str) -> Result<Option<User>, StoreError>;
+
+    async fn user_by_id(&self, user_id: i64) -> Result<Option<User>, StoreError>;
+
+    /// Every account, by login.
+    async fn users(&self) -> Result<Vec<User>, StoreError>;
+
+    /// Applies `change` to account `login` with its `user.update` audit record by
+    /// `actor` (none when nothing changes). `None` when there is no such account.
+    async fn update_user(
+        &self,
+        login: &str,
+        change: &UserChange,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Option<User>, StoreError>;
+
+    /// Sets the language the user reads the console in (a preference: not audited).
+    async fn set_user_language(&self, user_id: i64, language: crate::Language) -> Result<(), StoreError>;
+
+    /// Stores (sealed) a TOTP secret for the user, or clears it with `None`, and
+    /// whether it is enabled; audited as `user.totp` by `actor` (never the secret).
+    async fn set_totp(
+        &self,
+        user_id: i64,
+        secret: Option<&crate::Secret>,
+        enabled: bool,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Records that a TOTP code of time step `step` was accepted, unless a code of
+    /// this step or a later one already was: whether it is the first (a code is
+    /// good once).
+    async fn use_totp_step(&self, user_id: i64, step: i64) -> Result<bool, StoreError>;
+
+    /// Counts a failed login (audited `user.login_failed`); the `lock_after`-th
+    /// failure in a row locks the account until `at + lock_for` and restarts the
+    /// count (audited `user.lockout` as well).
+    async fn record_login_failure(
+        &self,
+        user_id: i64,
+        at: Timestamp,
+        lock_after: u32,
+        lock_for: chrono::Duration,
+    ) -> Result<LoginFailure, StoreError>;
+
+    /// Opens `session` for a login that passed (audited `user.login` with its
+    /// stage) and clears the failed-attempt count and any lockout.
+    async fn open_session(&self, session: &NewSession) -> Result<(), StoreError>;
+
+    /// The session whose id hashes to `id_hash`, if stored (expired or not: the
+    /// caller judges).
+    async fn session(&self, id_hash: &str) -> Result<Option<Session>, StoreError>;
+
+    /// Moves the session's `last_seen_at` to `at` (idle timeout).
+    async fn touch_session(&self, id_hash: &str, at: Timestamp) -> Result<(), StoreError>;
+
+    /// Ends one session; `audit` logs it as `user.logout` (not for an expiry).
+    /// Whether there was such a session.
+    async fn end_session(&self, id_hash: &str, audit: bool, at: Timestamp) -> Result<bool, StoreError>;
+
+    /// Ends every session of the user (audited `user.logout_all` by `actor`): the
+    /// number ended.
+    async fn end_user_sessions(&self, user_id: i64, actor: &str, at: Timestamp) -> Result<u64, StoreError>;
+
+    /// Removes sessions whose absolute end is before `now`: how many.
+    async fn purge_sessions(&self, now: Timestamp) -> Result<u64, StoreError>;
+
+    /// The session stage after the second factor: replaces `old_id_hash` by a new
+    /// session (a new id, so an id seen before the second factor is worthless),
+    /// clears the failed-attempt count and is audited as `user.login`.
+    async fn replace_session(&self, old_id_hash: &str, new: &NewSession) -> Result<(), StoreError>;
+
+    /// The stored event of `event_id`, if any.
+    async fn event(&self, event_id: &str) -> Result<Option<fds_core::Event>, StoreError>;
+
+    /// Up to `limit` events of `subscriber`, newest first.
+    async fn events_for_subscriber(
+        &self,
+        subscriber: &str,
+        limit: u32,
+    ) -> Result<Vec<fds_core::Event>, StoreError>;
+
+    /// The labels of `event_id`, oldest first.
+    async fn labels_for_event(&self, event_id: &str) -> Result<Vec<Label>, StoreError>;
+
+    /// The review queue: up to `limit` review and block decisions that occurred
+    /// from `filter.since` on, whose event has no label yet and that pass the
+    /// filter's score, rule and family, newest first. A malformed rule or family
+    /// filter is [`StoreError::Refused`].
+    async fn review_queue(
+        &self,
+        filter: &crate::QueueFilter,
+        limit: u32,
+    ) -> Result<Vec<Decision>, StoreError>;
+
+    /// How many decisions [`Store::review_queue`] would give without a limit.
+    async fn review_queue_size(&self, since: Timestamp) -> Result<u64, StoreError>;
+
+    /// Records that an analyst escalated the case of `event_id` (audited `case.escalate`).
+    async fn escalate_case(
+        &self,
+        event_id: &str,
+        reason: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Escalation, StoreError>;
+
+    /// The escalations of the cases of `event_ids`, oldest first.
+    async fn escalations(&self, event_ids: &[&str]) -> Result<Vec<Escalation>, StoreError>;
+
+    /// Up to `limit` blocks that started in `[from, to)` and are in `status` at
+    /// `at`, newest first, with their release.
+    async fn blocks_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        status: BlockStatus,
+        at: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<BlockRecord>, StoreError>;
+
+    /// The block `block_id` with its release, if stored.
+    async fn block(&self, block_id: &str) -> Result<Option<BlockRecord>, StoreError>;
+
+    /// Releases the unreleased block `block_id` with `reason` (audited
+    /// `block.release` by `actor`, before / after: the block). `None` when there is
+    /// no such unreleased block (nothing changes).
+    async fn release_block(
+        &self,
+        block_id: &str,
+        actor: &str,
+        reason: &str,
+        at: Timestamp,
+    ) -> Result<Option<BlockRecord>, StoreError>;
 }

@@ -11,7 +11,8 @@ use std::str::FromStr;
 ///
 /// The kinds follow the PII fields of the event contract in `fds_core`: `subscriber`,
 /// `identity`, `device_imei`/`imei`, `card_number`, `account`, `callee`/`recipient`
-/// and `new_iccid`.
+/// and `new_iccid`, plus one secret that is not PII but is kept the same way: a
+/// console user's TOTP secret (`totp_secret`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Field {
     /// The subscriber's own number (every event).
@@ -28,10 +29,12 @@ pub enum Field {
     Callee,
     /// A SIM serial (`new_iccid`).
     Iccid,
+    /// A console user's TOTP (second factor) secret, sealed at rest like PII.
+    TotpSecret,
 }
 
 impl Field {
-    pub const ALL: [Field; 7] = [
+    pub const ALL: [Field; 8] = [
         Field::Subscriber,
         Field::Identity,
         Field::Imei,
@@ -39,6 +42,7 @@ impl Field {
         Field::Account,
         Field::Callee,
         Field::Iccid,
+        Field::TotpSecret,
     ];
 
     /// The stable name, bound into ciphertexts and blind indexes: never rename one, or
@@ -52,6 +56,7 @@ impl Field {
             Field::Account => "account",
             Field::Callee => "callee",
             Field::Iccid => "iccid",
+            Field::TotpSecret => "totp_secret",
         }
     }
 
@@ -94,7 +99,7 @@ impl Field {
             Field::Account => {
                 value.chars().filter(|c| !matches!(c, ' ' | '-')).map(|c| c.to_ascii_uppercase()).collect()
             }
-            Field::Identity => value.to_string(),
+            Field::Identity | Field::TotpSecret => value.to_string(),
         }
     }
 }
@@ -108,7 +113,7 @@ impl fmt::Display for Field {
 /// The name given is not one of the field kinds.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown PII field {name:?}, expected one of subscriber, identity, imei, card, account, callee, iccid"
+    "unknown PII field {name:?}, expected one of subscriber, identity, imei, card, account, callee, iccid, totp_secret"
 )]
 pub struct UnknownField {
     pub name: String,

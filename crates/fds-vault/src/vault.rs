@@ -197,7 +197,7 @@ mod tests {
     }
 
     /// A sample value for each field kind.
-    fn samples() -> [(Field, &'static str); 7] {
+    fn samples() -> [(Field, &'static str); 8] {
         [
             (Field::Subscriber, NUMBER),
             (Field::Identity, "900101-1234567"),
@@ -206,6 +206,7 @@ mod tests {
             (Field::Account, "DE89370400440532013000"),
             (Field::Callee, "+821098765432"),
             (Field::Iccid, "8982000000000000000001"),
+            (Field::TotpSecret, "JBSWY3DPEHPK3PXP"),
         ]
     }
 

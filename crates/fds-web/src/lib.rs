@@ -4,10 +4,13 @@
 //! errors, the request deadline policy, HTTP metrics and the OpenAPI document. It
 //! turns requests into pipeline calls and back; it must never hold SQL or scoring
 //! logic (those are `fds-store` and `fds-scoring`, reached through `fds-pipeline`).
-//! The analyst console joins it later, rendered from the templates in `web/`.
+//! The analyst console (`console/`) is mounted beside the API under `/console`:
+//! server-rendered pages from the askama templates in `web/templates/`, with its own
+//! accounts, sessions and role permissions (see `console/mod.rs`).
 
 mod auth;
 mod backtests;
+pub mod console;
 mod handlers;
 mod http_metrics;
 mod openapi;
@@ -68,6 +71,17 @@ impl Application {
     pub async fn build(config: ApiConfig, pipeline: Arc<Pipeline>) -> std::io::Result<Application> {
         let listener = TcpListener::bind(config.listen).await?;
         Ok(Application { listener, router: router(config, pipeline) })
+    }
+
+    /// As [`Application::build`], with the analyst console mounted under `/console`.
+    pub async fn build_with_console(
+        config: ApiConfig,
+        pipeline: Arc<Pipeline>,
+        console: console::ConsoleConfig,
+    ) -> std::io::Result<Application> {
+        let listener = TcpListener::bind(config.listen).await?;
+        let router = console::console_router(pipeline.clone(), console).merge(router(config, pipeline));
+        Ok(Application { listener, router })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {

@@ -24,7 +24,7 @@ struct Sealed {
     partitioned: bool,
 }
 
-const TABLES: [Sealed; 8] = [
+const TABLES: [Sealed; 9] = [
     Sealed {
         table: "events",
         key: "event_id",
@@ -95,6 +95,15 @@ const TABLES: [Sealed; 8] = [
         matches: "suppression_id = $2::bigint",
         column: "entity",
         field: None,
+        json: false,
+        partitioned: false,
+    },
+    Sealed {
+        table: "console_users",
+        key: "lpad(user_id::text, 20, '0')",
+        matches: "user_id = $2::bigint",
+        column: "totp_secret",
+        field: Some(Field::TotpSecret),
         json: false,
         partitioned: false,
     },

@@ -2,6 +2,7 @@
 //! migrated at open. The default store, so `fds demo` runs on a bare machine.
 
 mod audit;
+mod console;
 mod dashboard;
 mod models;
 mod packs;
@@ -14,6 +15,9 @@ pub(crate) use save::EVENTS_PER_STATEMENT;
 
 use crate::audit::{AuditEntry, AuditHead, AuditRecord};
 use crate::codec;
+use crate::console::{
+    BlockRecord, BlockStatus, Escalation, LoginFailure, NewSession, NewUser, Session, User, UserChange,
+};
 use crate::packs::{
     ChangeState, ChangedFile, NewSuppression, PackVersion, RuleChange, ShadowTally, Suppression,
 };
@@ -558,6 +562,165 @@ impl Store for SqliteStore {
         version: &str,
     ) -> Result<Vec<(chrono::NaiveDate, std::collections::BTreeMap<String, f64>)>, StoreError> {
         models::drift(&self.pool, version).await
+    }
+
+    // ---- The analyst console (see `console.rs`) ----
+
+    async fn create_user(&self, user: &NewUser, actor: &str, at: Timestamp) -> Result<User, StoreError> {
+        console::create_user(&self.pool, &self.vault, user, actor, at).await
+    }
+
+    async fn user_by_login(&self, login: &str) -> Result<Option<User>, StoreError> {
+        console::user_by_login(&self.pool, &self.vault, login).await
+    }
+
+    async fn user_by_id(&self, user_id: i64) -> Result<Option<User>, StoreError> {
+        console::user_by_id(&self.pool, &self.vault, user_id).await
+    }
+
+    async fn users(&self) -> Result<Vec<User>, StoreError> {
+        console::users(&self.pool, &self.vault).await
+    }
+
+    async fn update_user(
+        &self,
+        login: &str,
+        change: &UserChange,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Option<User>, StoreError> {
+        console::update_user(&self.pool, &self.vault, login, change, actor, at).await
+    }
+
+    async fn set_user_language(&self, user_id: i64, language: crate::Language) -> Result<(), StoreError> {
+        console::set_language(&self.pool, user_id, language).await
+    }
+
+    async fn set_totp(
+        &self,
+        user_id: i64,
+        secret: Option<&crate::Secret>,
+        enabled: bool,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        console::set_totp(&self.pool, &self.vault, user_id, secret, enabled, actor, at).await
+    }
+
+    async fn use_totp_step(&self, user_id: i64, step: i64) -> Result<bool, StoreError> {
+        console::use_totp_step(&self.pool, user_id, step).await
+    }
+
+    async fn record_login_failure(
+        &self,
+        user_id: i64,
+        at: Timestamp,
+        lock_after: u32,
+        lock_for: chrono::Duration,
+    ) -> Result<LoginFailure, StoreError> {
+        console::record_login_failure(&self.pool, &self.vault, user_id, at, lock_after, lock_for).await
+    }
+
+    async fn open_session(&self, session: &NewSession) -> Result<(), StoreError> {
+        console::open_session(&self.pool, &self.vault, session).await
+    }
+
+    async fn session(&self, id_hash: &str) -> Result<Option<Session>, StoreError> {
+        console::session(&self.pool, id_hash).await
+    }
+
+    async fn touch_session(&self, id_hash: &str, at: Timestamp) -> Result<(), StoreError> {
+        console::touch_session(&self.pool, id_hash, at).await
+    }
+
+    async fn end_session(&self, id_hash: &str, audit: bool, at: Timestamp) -> Result<bool, StoreError> {
+        console::end_session(&self.pool, &self.vault, id_hash, audit, at).await
+    }
+
+    async fn end_user_sessions(&self, user_id: i64, actor: &str, at: Timestamp) -> Result<u64, StoreError> {
+        console::end_user_sessions(&self.pool, &self.vault, user_id, actor, at).await
+    }
+
+    async fn purge_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
+        console::purge_sessions(&self.pool, now).await
+    }
+
+    async fn replace_session(&self, old_id_hash: &str, new: &NewSession) -> Result<(), StoreError> {
+        console::replace_session(&self.pool, &self.vault, old_id_hash, new).await
+    }
+
+    async fn event(&self, event_id: &str) -> Result<Option<fds_core::Event>, StoreError> {
+        console::event(&self.pool, &self.vault, event_id).await
+    }
+
+    async fn events_for_subscriber(
+        &self,
+        subscriber: &str,
+        limit: u32,
+    ) -> Result<Vec<fds_core::Event>, StoreError> {
+        console::events_for_subscriber(&self.pool, &self.vault, subscriber, limit).await
+    }
+
+    async fn labels_for_event(&self, event_id: &str) -> Result<Vec<Label>, StoreError> {
+        let rows: Vec<codec::LabelRow<i64>> = sqlx::query_as(
+            "SELECT label_id, event_id, subscriber_sealed, outcome, note, labelled_by, labelled_at \
+             FROM labels WHERE event_id = ? ORDER BY labelled_at, label_id",
+        )
+        .bind(event_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(|row| codec::label(&self.vault, row, |m| from_micros(m, "labels"))).collect()
+    }
+
+    async fn review_queue(
+        &self,
+        filter: &crate::QueueFilter,
+        limit: u32,
+    ) -> Result<Vec<Decision>, StoreError> {
+        console::review_queue(&self.pool, &self.vault, filter, limit).await
+    }
+
+    async fn review_queue_size(&self, since: Timestamp) -> Result<u64, StoreError> {
+        console::review_queue_size(&self.pool, since).await
+    }
+
+    async fn escalate_case(
+        &self,
+        event_id: &str,
+        reason: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Escalation, StoreError> {
+        console::escalate_case(&self.pool, &self.vault, event_id, reason, actor, at).await
+    }
+
+    async fn escalations(&self, event_ids: &[&str]) -> Result<Vec<Escalation>, StoreError> {
+        console::escalations(&self.pool, event_ids).await
+    }
+
+    async fn blocks_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        status: BlockStatus,
+        at: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<BlockRecord>, StoreError> {
+        console::blocks_between(&self.pool, &self.vault, from, to, status, at, limit).await
+    }
+
+    async fn block(&self, block_id: &str) -> Result<Option<BlockRecord>, StoreError> {
+        console::block(&self.pool, &self.vault, block_id).await
+    }
+
+    async fn release_block(
+        &self,
+        block_id: &str,
+        actor: &str,
+        reason: &str,
+        at: Timestamp,
+    ) -> Result<Option<BlockRecord>, StoreError> {
+        console::release_block(&self.pool, &self.vault, block_id, actor, reason, at).await
     }
 }
 

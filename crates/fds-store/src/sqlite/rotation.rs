@@ -14,13 +14,14 @@ struct Sealed {
     field: Option<Field>,
 }
 
-const TABLES: [Sealed; 6] = [
+const TABLES: [Sealed; 7] = [
     Sealed { table: "events", column: "payload", field: None },
     Sealed { table: "decisions", column: "decision", field: None },
     Sealed { table: "blocks", column: "subscriber_sealed", field: Some(Field::Subscriber) },
     Sealed { table: "labels", column: "subscriber_sealed", field: Some(Field::Subscriber) },
     Sealed { table: "legal_holds", column: "subscriber_sealed", field: Some(Field::Subscriber) },
     Sealed { table: "rule_suppressions", column: "entity", field: None },
+    Sealed { table: "console_users", column: "totp_secret", field: Some(Field::TotpSecret) },
 ];
 
 pub(super) fn tables() -> Vec<&'static str> {

@@ -10,7 +10,7 @@ use crate::audit::actions;
 use crate::fixtures::{record, record_at, t0};
 use crate::retention::{RetentionPolicy, DECISIONS};
 use crate::rotation::{rotate_keys, RotationOptions};
-use crate::{verify_chain, Record};
+use crate::{verify_chain, Record, Role, Secret};
 use fds_core::{Action, Label, Outcome, Pii};
 
 mod backends {
@@ -45,6 +45,7 @@ async fn sealed_under(url: &str, key: &str) -> usize {
         ("blocks", "subscriber_sealed"),
         ("labels", "subscriber_sealed"),
         ("legal_holds", "subscriber_sealed"),
+        ("console_users", "totp_secret"),
     ];
     if !url.starts_with("sqlite:") {
         columns.extend([("held_events", "payload"), ("held_decisions", "decision")]);
@@ -86,13 +87,17 @@ async fn rotating_keys_rewrites_every_sealed_value_resumably_and_the_old_key_can
         labelled_at: t0(),
     };
     old.save_label(&label).await.unwrap();
+    let analyst =
+        old.create_user(&super::console::new_user("kim", &[Role::Admin]), "setup", t0()).await.unwrap();
+    let totp = Secret::new("JBSWY3DPEHPK3PXP");
+    old.set_totp(analyst.user_id, Some(&totp), true, "kim", t0()).await.unwrap();
     let kept = old.retention(RetentionPolicy::default(), t0(), false).await.unwrap();
     assert_eq!(kept.rows_held(DECISIONS), 1, "the ancient decision is held");
     drop(old);
     // Two values in the card payment's event and decision each, one in every
-    // other event, decision, block, label and hold.
+    // other event, decision, block, label and hold, and the TOTP secret.
     let before = sealed_under(url, "a").await;
-    assert_eq!(before, 15);
+    assert_eq!(before, 16);
 
     // Key b becomes active, key a stays for reading. A run stopped after three
     // batches of one row has rewritten some rows, not all.
@@ -128,10 +133,10 @@ async fn rotating_keys_rewrites_every_sealed_value_resumably_and_the_old_key_can
     assert_eq!(rest.from_keys.keys().collect::<Vec<_>>(), ["a"]);
     assert_eq!(sealed_under(url, "a").await, 0, "no value stays under key a");
     assert_eq!(sealed_under(url, "b").await, before);
-    // 13 rows hold sealed values: 5 events and 5 decisions (on Postgres the held
-    // ones in the hold tables), a block, a label, a hold.
-    assert_eq!(partial.rows_rewritten() + rest.rows_rewritten(), 13);
-    assert_eq!(partial.from_keys.values().chain(rest.from_keys.values()).sum::<u64>(), 15);
+    // 14 rows hold sealed values: 5 events and 5 decisions (on Postgres the held
+    // ones in the hold tables), a block, a label, a hold, a user.
+    assert_eq!(partial.rows_rewritten() + rest.rows_rewritten(), 14);
+    assert_eq!(partial.from_keys.values().chain(rest.from_keys.values()).sum::<u64>(), 16);
     // The audit log is never rewritten: the hold's record keeps key a.
     assert_eq!(rest.audit_records_on_old_keys, 1);
     assert_eq!(rest.audit_old_keys.iter().collect::<Vec<_>>(), ["a"]);
@@ -167,5 +172,7 @@ async fn rotating_keys_rewrites_every_sealed_value_resumably_and_the_old_key_can
     assert_eq!(store.active_blocks(since).await.unwrap().len(), 1);
     assert_eq!(store.labels(10).await.unwrap(), [label]);
     assert_eq!(store.holds().await.unwrap(), [hold]);
+    let kim = store.user_by_login("kim").await.unwrap().expect("the user");
+    assert_eq!(kim.totp_secret, Some(totp));
     assert!(verify_chain(&store.audit_records(0, 100).await.unwrap()).is_ok());
 }

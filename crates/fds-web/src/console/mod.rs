@@ -1,0 +1,122 @@
+//! The analyst console: server-rendered pages (askama templates in `web/templates/`)
+//! for the business team only, mounted under `/console` beside the API.
+//!
+//! Code map: `routes.rs` (the route table: every route declares its [`Access`];
+//! undeclared routes fail closed), `permission.rs` (roles → permissions),
+//! `session.rs` (cookie sessions, timeouts, the guard, CSRF), `auth.rs` (login,
+//! lockout, TOTP enrolment and checks, logout), `password.rs` (argon2id), `totp.rs`
+//! (RFC 6238), `headers.rs` (security headers), `i18n.rs` (every label in Korean and
+//! English), `pages/` (one handler module per page, with its template struct),
+//! `assets.rs` (the static files, compiled into the binary). Data comes from the
+//! store's methods and the pipeline (labels, block releases); no SQL here.
+
+mod assets;
+mod auth;
+mod headers;
+mod i18n;
+mod pages;
+pub(crate) mod password;
+mod permission;
+mod routes;
+mod session;
+mod totp;
+
+pub use password::{generate_password, hash_password, PasswordError, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
+
+use fds_pipeline::Pipeline;
+use fds_store::Store;
+use permission::{Access, Permission};
+use routes::Routes;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The console's settings, already validated by the caller.
+#[derive(Clone, Debug)]
+pub struct ConsoleConfig {
+    /// Mark cookies `Secure`: the console is served over TLS or behind a TLS proxy.
+    pub secure_cookies: bool,
+    /// A session unused this long ends.
+    pub idle_timeout: Duration,
+    /// A session ends this long after its login, however active.
+    pub absolute_timeout: Duration,
+    /// Failed logins in a row that lock an account.
+    pub lock_after: u32,
+    /// How long a lockout lasts.
+    pub lock_for: Duration,
+}
+
+impl Default for ConsoleConfig {
+    /// Plain cookies (local use), 30 minutes idle, 12 hours at most, 5 failures
+    /// lock for 15 minutes.
+    fn default() -> Self {
+        ConsoleConfig {
+            secure_cookies: false,
+            idle_timeout: Duration::from_secs(30 * 60),
+            absolute_timeout: Duration::from_secs(12 * 3600),
+            lock_after: 5,
+            lock_for: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct ConsoleState {
+    pipeline: Arc<Pipeline>,
+    config: Arc<ConsoleConfig>,
+}
+
+impl ConsoleState {
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        self.pipeline.store()
+    }
+
+    pub(crate) fn now(&self) -> fds_core::Timestamp {
+        self.pipeline.clock().now()
+    }
+}
+
+/// The console's routes, to be merged at the root (all paths start `/console`).
+pub fn console_router(pipeline: Arc<Pipeline>, config: ConsoleConfig) -> axum::Router {
+    routes(ConsoleState { pipeline, config: Arc::new(config) }).into_router()
+}
+
+/// Every console route with the access it needs.
+fn routes(state: ConsoleState) -> Routes {
+    use Permission::*;
+    Routes::new(state)
+        .get("/console/static/{file}", Access::Public, assets::serve)
+        .get("/console/login", Access::Public, auth::login_form)
+        .post("/console/login", Access::Public, auth::login)
+        .get("/console/totp", Access::SecondFactor, auth::totp_form)
+        .post("/console/totp", Access::SecondFactor, auth::totp)
+        .get("/console/enrol", Access::SecondFactor, auth::enrol_form)
+        .post("/console/enrol", Access::SecondFactor, auth::enrol)
+        .post("/console/logout", Access::Needs(OwnAccount), auth::logout)
+        .post("/console/logout-everywhere", Access::Needs(OwnAccount), auth::logout_everywhere)
+        .post("/console/language", Access::Needs(OwnAccount), auth::language)
+        .get("/console", Access::Needs(ViewDashboard), pages::home)
+        .get("/console/", Access::Needs(ViewDashboard), pages::home)
+        .get("/console/dashboard", Access::Needs(ViewDashboard), pages::dashboard::page)
+        .get("/console/rules", Access::Needs(ViewRules), pages::rules::page)
+        .get("/console/models", Access::Needs(ViewRules), pages::models::page)
+        .get("/console/queue", Access::Needs(ViewCases), pages::cases::queue)
+        .post("/console/queue/bulk", Access::Needs(ActOnCases), pages::cases::bulk)
+        .get("/console/cases/{event_id}", Access::Needs(ViewCases), pages::cases::case)
+        .post("/console/cases/{event_id}/reveal", Access::Needs(RevealPii), pages::cases::reveal)
+        .post("/console/cases/{event_id}/outcome", Access::Needs(ActOnCases), pages::cases::outcome)
+        .post("/console/cases/{event_id}/escalate", Access::Needs(ActOnCases), pages::cases::escalate)
+        .get("/console/subscribers", Access::Needs(ViewCases), pages::subscriber::form)
+        .post("/console/subscribers", Access::Needs(ViewCases), pages::subscriber::search)
+        .get("/console/blocks", Access::Needs(ViewBlocks), pages::blocks::page)
+        .get("/console/blocks.csv", Access::Needs(ViewBlocks), pages::blocks::csv)
+        .post("/console/blocks/{block_id}/release", Access::Needs(ReleaseBlocks), pages::blocks::release)
+        .get("/console/audit", Access::Needs(ViewAudit), pages::audit::page)
+        .get("/console/audit/verify", Access::Needs(ViewAudit), pages::audit::verify)
+        .get("/console/admin/users", Access::Needs(ManageUsers), pages::users::page)
+        .post("/console/admin/users", Access::Needs(ManageUsers), pages::users::create)
+        .post("/console/admin/users/{login}/{change}", Access::Needs(ManageUsers), pages::users::change)
+        .get("/console/{*rest}", Access::Public, pages::not_found)
+}
+
+#[cfg(test)]
+mod tests;

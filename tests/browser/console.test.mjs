@@ -1,0 +1,198 @@
+// The analyst console in headless Chromium against the real `fds serve` that
+// tests/browser/run starts (BASE_URL), on its own Postgres database. Every page a test
+// visits is screenshotted into ARTIFACTS and must log no console error (a CSP
+// violation is one).
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { chromium } from "playwright-core";
+
+const BASE = process.env.BASE_URL;
+const ARTIFACTS = process.env.ARTIFACTS;
+let browser;
+
+before(async () => {
+  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/** A fresh browser context whose page records console errors. */
+async function open() {
+  const context = await browser.newContext({ locale: "ko-KR" });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error") errors.push(msg.text());
+  });
+  page.on("pageerror", (error) => errors.push(String(error)));
+  return { context, page, errors };
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
+}
+
+async function login(page, login, password) {
+  await page.goto(`${BASE}/console/login`);
+  await page.fill("#login", login);
+  await page.fill("#password", password);
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+}
+
+/** RFC 6238 code of a base32 secret at `unixSeconds`. */
+function totp(secretBase32, unixSeconds) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of secretBase32.replace(/=+$/, "")) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const bytes = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
+  const hash = createHmac("sha1", Buffer.from(bytes)).update(counter).digest();
+  const offset = hash[hash.length - 1] & 0x0f;
+  const code = (hash.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return String(code).padStart(6, "0");
+}
+
+/** Reloads `page` until `selector` shows (the store writes decisions in batches). */
+async function reloadUntil(page, selector, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await page.locator(selector).count()) return;
+    if (Date.now() > deadline) throw new Error(`${selector} did not appear on ${page.url()}`);
+    await page.waitForTimeout(250);
+    await page.reload();
+  }
+}
+
+test("an admin enrols TOTP at the first login, then reaches the audit log", async () => {
+  const { context, page, errors } = await open();
+  await login(page, "admin", process.env.ADMIN_PASSWORD);
+  assert.equal(new URL(page.url()).pathname, "/console/enrol");
+  const uri = await page.textContent("#otpauth-uri");
+  assert.match(uri, /^otpauth:\/\/totp\/FDS:admin\?secret=[A-Z2-7]+/);
+  await shot(page, "01-totp-enrolment");
+
+  const secret = (await page.textContent("#totp-secret")).trim();
+  const right = totp(secret, Date.now() / 1000);
+  await page.fill("#code", right === "000000" ? "111111" : "000000");
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  assert.equal(new URL(page.url()).pathname, "/console/enrol", "a wrong code is refused");
+  assert.ok(await page.locator("#totp-message").count());
+
+  await page.fill("#code", totp(secret, Date.now() / 1000));
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  assert.equal(new URL(page.url()).pathname, "/console/dashboard");
+  await shot(page, "02-dashboard-admin");
+
+  await page.goto(`${BASE}/console/audit`);
+  await page.click("#verify-chain");
+  await page.waitForSelector("#audit-verdict");
+  assert.match(await page.textContent("#audit-verdict"), /해시 체인이 온전합니다/);
+  assert.ok(await page.locator("text=user.totp").count(), "the enrolment is audited");
+  await shot(page, "03-audit-log");
+  await page.goto(`${BASE}/console/admin/users`);
+  for (const login of ["admin", "analyst", "viewer"]) {
+    assert.ok(await page.locator(`#user-${login}`).count(), `${login} is listed`);
+  }
+  await shot(page, "03b-users");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a viewer sees the queue and a case but is refused an analyst's action", async () => {
+  const { context, page, errors } = await open();
+  await login(page, "viewer", process.env.VIEWER_PASSWORD);
+  assert.equal(await page.getAttribute("html", "lang"), "en", "the viewer reads English");
+  await page.goto(`${BASE}/console/queue`);
+  await reloadUntil(page, "a[href='/console/cases/pay-review-2']");
+  await shot(page, "04-queue-viewer");
+  await page.click("a[href='/console/cases/pay-review-2']");
+  assert.equal(await page.locator("#confirm-fraud").count(), 0, "no action buttons");
+  assert.equal(await page.locator("#reveal").count(), 0, "no reveal either");
+  assert.equal(await page.textContent("#case-subscriber"), "010-****-5432");
+
+  // Forging the analyst's form with the viewer's own valid CSRF token is still refused.
+  const csrf = await page.getAttribute("input[name=csrf]", "value");
+  const answer = await page.request.post(`${BASE}/console/cases/pay-review-2/outcome`, {
+    form: { csrf, outcome: "fraud" },
+    maxRedirects: 0,
+  });
+  assert.equal(answer.status(), 403);
+  await shot(page, "05-case-viewer");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("an analyst reveals a number, sees markup as text and confirms a case", async () => {
+  const { context, page, errors } = await open();
+  await login(page, "analyst", process.env.ANALYST_PASSWORD);
+  await page.goto(`${BASE}/console/queue`);
+  await reloadUntil(page, "a[href='/console/cases/pay-review-1']");
+  await page.click("a[href='/console/cases/pay-review-1']");
+
+  // The event's `note` holds a script tag: it shows as text, and never runs.
+  assert.ok(await page.locator("#event-fields td", { hasText: "<script>alert(1)</script>" }).count());
+  assert.equal(await page.locator("script:not([src])").count(), 0);
+  assert.equal(await page.textContent("#case-subscriber"), "010-****-5678");
+  await Promise.all([page.waitForNavigation(), page.click("#reveal")]);
+  assert.equal(await page.textContent("#case-subscriber"), "01012345678");
+  await shot(page, "06-case-analyst-revealed");
+
+  await page.fill("#confirm-fraud input[name=reason]", "가입자가 결제를 부인함");
+  await Promise.all([page.waitForNavigation(), page.click("#confirm-fraud button")]);
+  assert.equal(new URL(page.url()).pathname, "/console/queue");
+  assert.equal(await page.locator("a[href='/console/cases/pay-review-1']").count(), 0, "the case left the queue");
+  await shot(page, "07-queue-after-confirm");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("the language switch turns every page English and back, and blocks list", async () => {
+  const { context, page, errors } = await open();
+  await login(page, "analyst", process.env.ANALYST_PASSWORD);
+  assert.equal(await page.getAttribute("html", "lang"), "ko");
+  assert.ok(await page.locator("nav >> text=대시보드").count());
+  await Promise.all([page.waitForNavigation(), page.click("#language-switch button")]);
+  assert.equal(await page.getAttribute("html", "lang"), "en");
+  assert.ok(await page.locator("nav >> text=Dashboard").count());
+  await shot(page, "08-dashboard-english");
+
+  await page.goto(`${BASE}/console/blocks`);
+  await reloadUntil(page, "#blocks");
+  assert.ok(await page.locator("#blocks td", { hasText: "010-****-5432" }).count());
+  await shot(page, "09-blocks");
+  const csv = await page.request.get(`${BASE}${await page.getAttribute("#blocks-csv", "href")}`);
+  assert.equal(csv.headers()["content-type"], "text/csv; charset=utf-8");
+  assert.match(await csv.text(), /^block_id,subscriber,/);
+  for (const [path, name] of [["/console/rules", "11-rules"], ["/console/models", "12-models"], ["/console/subscribers", "13-subscriber"]]) {
+    await page.goto(`${BASE}${path}`);
+    await shot(page, name);
+  }
+  await page.fill("input[name=number]", "010-9876-5432");
+  await Promise.all([page.waitForNavigation(), page.click("#subscriber-search button")]);
+  assert.equal(await page.textContent("#subscriber"), "010-****-5432");
+  assert.ok(await page.locator("#subscriber-decisions a[href='/console/cases/pay-block-1']").count());
+  await shot(page, "14-subscriber-found");
+  await page.goto(`${BASE}/console/blocks`);
+  await Promise.all([page.waitForNavigation(), page.click("#language-switch button")]);
+  assert.equal(await page.getAttribute("html", "lang"), "ko");
+  assert.equal(new URL(page.url()).pathname, "/console/blocks", "back where the switch was pressed");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("logging out ends the session: the dashboard asks for a login again", async () => {
+  const { context, page, errors } = await open();
+  await login(page, "viewer", process.env.VIEWER_PASSWORD);
+  await Promise.all([page.waitForNavigation(), page.click("form[action='/console/logout'] button")]);
+  await page.goto(`${BASE}/console/dashboard`);
+  assert.equal(new URL(page.url()).pathname, "/console/login");
+  await shot(page, "10-login");
+  assert.deepEqual(errors, []);
+  await context.close();
+});

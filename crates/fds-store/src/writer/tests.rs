@@ -43,6 +43,27 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// A block record whose block id clashes with `existing`'s stored block: every save of
+/// it fails until `unclash` removes the stored block.
+fn clashing(existing: &Record, event_id: &str, at: i64) -> Record {
+    let mut r = record(event_id, "01012345678", at, Action::Block);
+    if let (Some(block), Some(stored)) = (r.decision.block.as_mut(), existing.decision.block.as_ref()) {
+        block.block_id = stored.block_id.clone();
+    }
+    r
+}
+
+/// Removes the stored block `clashing` records clash with, as an operator would.
+async fn unclash(url: &str, existing: &Record) {
+    let block_id = existing.decision.block.clone().unwrap().block_id;
+    let mut operator = SqliteConnection::connect(url).await.unwrap();
+    sqlx::query("DELETE FROM blocks WHERE block_id = ?")
+        .bind(&block_id)
+        .execute(&mut operator)
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_from_many_concurrent_senders_are_all_saved() {
     let dir = tempfile::tempdir().unwrap();
@@ -209,23 +230,14 @@ async fn a_failed_save_is_retried_until_it_succeeds() {
     writer.flush().await.unwrap();
     // A new event whose block id clashes with the stored block: every save of it
     // fails until an operator removes the clash.
-    let mut clashing = record("e-2", "01012345678", 1, Action::Block);
-    let block_id = existing.decision.block.clone().unwrap().block_id;
-    if let Some(block) = clashing.decision.block.as_mut() {
-        block.block_id = block_id.clone();
-    }
+    let clashing = clashing(&existing, "e-2", 1);
 
     writer.send(clashing.clone()).await.unwrap();
     wait_until("a save has failed", || writer.stats().failures >= 1).await;
     assert_eq!(store.decision_for_event("e-2").await.unwrap(), None);
     assert_eq!(writer.stats().queued, 1, "the failed record is kept");
 
-    let mut operator = SqliteConnection::connect(&url).await.unwrap();
-    sqlx::query("DELETE FROM blocks WHERE block_id = ?")
-        .bind(&block_id)
-        .execute(&mut operator)
-        .await
-        .unwrap();
+    unclash(&url, &existing).await;
     writer.flush().await.unwrap();
 
     assert_eq!(store.decision_for_event("e-2").await.unwrap(), Some(clashing.decision));
@@ -267,11 +279,7 @@ async fn a_mark_waits_for_the_records_before_it_and_not_for_those_after() {
     let before = writer.mark().await.unwrap();
     // A record whose every save fails (its block id clashes with the stored block)
     // until an operator removes the clash.
-    let mut stuck = record("e-stuck", "01012345678", 2, Action::Block);
-    let block_id = existing.decision.block.clone().unwrap().block_id;
-    if let Some(block) = stuck.decision.block.as_mut() {
-        block.block_id = block_id.clone();
-    }
+    let stuck = clashing(&existing, "e-stuck", 2);
     writer.send(stuck.clone()).await.unwrap();
     let after = writer.mark().await.unwrap();
 
@@ -285,12 +293,7 @@ async fn a_mark_waits_for_the_records_before_it_and_not_for_those_after() {
     wait_until("the later record saved", || writer.stats().saved == 3).await;
     assert!(still_waiting(after.as_mut()).await);
 
-    let mut operator = SqliteConnection::connect(&url).await.unwrap();
-    sqlx::query("DELETE FROM blocks WHERE block_id = ?")
-        .bind(&block_id)
-        .execute(&mut operator)
-        .await
-        .unwrap();
+    unclash(&url, &existing).await;
     after.await.unwrap();
     assert_eq!(store.decision_for_event("e-stuck").await.unwrap(), Some(stuck.decision));
 }
@@ -312,11 +315,7 @@ async fn ordered_saves_commit_in_the_order_records_were_sent() {
 
     // A save stuck retrying (its block id clashes with the stored block), then a
     // later record: unordered, the later one would be saved meanwhile (see above).
-    let mut stuck = record("e-stuck", "01012345678", 1, Action::Block);
-    let block_id = existing.decision.block.clone().unwrap().block_id;
-    if let Some(block) = stuck.decision.block.as_mut() {
-        block.block_id = block_id.clone();
-    }
+    let stuck = clashing(&existing, "e-stuck", 1);
     writer.send(stuck.clone()).await.unwrap();
     let _stuck = writer.mark().await.unwrap();
     writer.send(record("e-later", "01099990001", 2, Action::Allow)).await.unwrap();
@@ -326,12 +325,7 @@ async fn ordered_saves_commit_in_the_order_records_were_sent() {
     assert!(still_waiting(later.as_mut()).await);
     assert_eq!(store.decision_for_event("e-later").await.unwrap(), None, "nothing overtakes the stuck save");
 
-    let mut operator = SqliteConnection::connect(&url).await.unwrap();
-    sqlx::query("DELETE FROM blocks WHERE block_id = ?")
-        .bind(&block_id)
-        .execute(&mut operator)
-        .await
-        .unwrap();
+    unclash(&url, &existing).await;
     later.await.unwrap();
     assert!(store.decision_for_event("e-stuck").await.unwrap().is_some());
     assert!(store.decision_for_event("e-later").await.unwrap().is_some());

@@ -139,8 +139,7 @@ fn field(t: EventType, name: &str) -> Option<Ex> {
         "ts" => return ex("e.occurred_at.timestamp()", Ty::Int),
         _ => {}
     }
-    let pii = "b.{}.as_ref().map(Pii::expose)";
-    let opt_pii = |n: &str| Some(Ex::new(pii.replace("{}", n), Ty::OptStr));
+    let opt_pii = |n: &str| Some(Ex::new(format!("b.{n}.as_ref().map(Pii::expose)"), Ty::OptStr));
     match (t, name) {
         (T::Call, "callee") => ex("b.callee.expose()", Ty::Str),
         (T::Call, "direction") | (T::Sms, "direction") => ex("b.direction", Ty::Enum(DIRECTION)),

@@ -216,7 +216,7 @@ struct Progress {
 impl Progress {
     /// Every record numbered below this is saved.
     fn durable(&self) -> u64 {
-        self.saving.first().copied().unwrap_or(self.collecting).min(self.collecting)
+        self.saving.first().copied().unwrap_or(self.collecting)
     }
 
     /// Answers the flushes whose records are all saved (flushes are in order).

@@ -43,6 +43,21 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// A writer (batches of up to 10, saved at once, two in flight) on a file store that
+/// already holds a block, which [`clashing`] records clash with.
+async fn writer_with_a_stored_block(
+    dir: &tempfile::TempDir,
+    ordered: bool,
+) -> (BatchWriter, Arc<SqliteStore>, String, Record) {
+    let config =
+        WriterConfig { capacity: 10, max_batch: 10, max_delay: Duration::ZERO, concurrency: 2, ordered };
+    let (writer, store, url) = writer_on_file(dir, config).await;
+    let existing = record("e-1", "01012345678", 0, Action::Block);
+    writer.send(existing.clone()).await.unwrap();
+    writer.flush().await.unwrap();
+    (writer, store, url, existing)
+}
+
 /// A block record whose block id clashes with `existing`'s stored block: every save of
 /// it fails until `unclash` removes the stored block.
 fn clashing(existing: &Record, event_id: &str, at: i64) -> Record {
@@ -217,17 +232,7 @@ async fn a_full_queue_makes_senders_wait_until_the_store_catches_up() {
 #[tokio::test]
 async fn a_failed_save_is_retried_until_it_succeeds() {
     let dir = tempfile::tempdir().unwrap();
-    let config = WriterConfig {
-        capacity: 10,
-        max_batch: 10,
-        max_delay: Duration::ZERO,
-        concurrency: 2,
-        ordered: false,
-    };
-    let (writer, store, url) = writer_on_file(&dir, config).await;
-    let existing = record("e-1", "01012345678", 0, Action::Block);
-    writer.send(existing.clone()).await.unwrap();
-    writer.flush().await.unwrap();
+    let (writer, store, url, existing) = writer_with_a_stored_block(&dir, false).await;
     // A new event whose block id clashes with the stored block: every save of it
     // fails until an operator removes the clash.
     let clashing = clashing(&existing, "e-2", 1);
@@ -262,17 +267,7 @@ async fn a_zero_capacity_batch_size_or_concurrency_is_raised_to_one() {
 #[tokio::test]
 async fn a_mark_waits_for_the_records_before_it_and_not_for_those_after() {
     let dir = tempfile::tempdir().unwrap();
-    let config = WriterConfig {
-        capacity: 10,
-        max_batch: 10,
-        max_delay: Duration::ZERO,
-        concurrency: 2,
-        ordered: false,
-    };
-    let (writer, store, url) = writer_on_file(&dir, config).await;
-    let existing = record("e-1", "01012345678", 0, Action::Block);
-    writer.send(existing.clone()).await.unwrap();
-    writer.flush().await.unwrap();
+    let (writer, store, url, existing) = writer_with_a_stored_block(&dir, false).await;
 
     let first = record("e-first", "01099990000", 1, Action::Allow);
     writer.send(first.clone()).await.unwrap();
@@ -301,17 +296,7 @@ async fn a_mark_waits_for_the_records_before_it_and_not_for_those_after() {
 #[tokio::test]
 async fn ordered_saves_commit_in_the_order_records_were_sent() {
     let dir = tempfile::tempdir().unwrap();
-    let config = WriterConfig {
-        capacity: 10,
-        max_batch: 10,
-        max_delay: Duration::ZERO,
-        concurrency: 2,
-        ordered: true,
-    };
-    let (writer, store, url) = writer_on_file(&dir, config).await;
-    let existing = record("e-1", "01012345678", 0, Action::Block);
-    writer.send(existing.clone()).await.unwrap();
-    writer.flush().await.unwrap();
+    let (writer, store, url, existing) = writer_with_a_stored_block(&dir, true).await;
 
     // A save stuck retrying (its block id clashes with the stored block), then a
     // later record: unordered, the later one would be saved meanwhile (see above).

@@ -4,8 +4,9 @@
 //! consumer of this program).
 //!
 //! Run: `FDS_TEST_KAFKA_BROKERS=127.0.0.1:PORT cargo bench --bench kafka`
-//! (options: `-- --events N --rate R --seconds S`, and the worker's `--batch-wait-ms`
-//! and `--in-flight`, defaults as in production). Prints:
+//! (options: `-- --events N --rate R --seconds S`, the worker's `--batch-wait-ms`
+//! and `--in-flight`, defaults as in production, and `--only throughput|latency`
+//! for one phase). Prints:
 //! - sustained throughput: N events produced up front, then the time for the
 //!   worker to have every one scored, published and durably stored;
 //! - end-to-end latency at a fixed rate: events produced at R/s for S seconds;
@@ -288,6 +289,9 @@ async fn assigned(running: &Running) {
     }
 }
 
+/// A monotonic instant and the wall-clock time of the same moment.
+type Moment = (Instant, chrono::DateTime<chrono::Utc>);
+
 async fn latency(url: &str, rate: usize, seconds: usize) {
     let topic = unique("bench.events");
     let decisions = unique("bench.decisions");
@@ -311,27 +315,36 @@ async fn latency(url: &str, rate: usize, seconds: usize) {
         let _ = tokio::time::timeout(Duration::from_millis(50), consumer.recv()).await;
     }
     let downstream = tokio::spawn(async move {
-        let mut arrived: HashMap<String, Instant> = HashMap::with_capacity(n);
+        // Arrival, and when the worker decided (the decision's `decided_at`).
+        let mut arrived: HashMap<String, Moment> = HashMap::with_capacity(n);
         while arrived.len() < n {
             let m = consumer.recv().await.expect("decision");
+            let at = Instant::now();
             let id = m
                 .headers()
                 .and_then(|h| h.iter().find(|h| h.key == "fds-event-id").and_then(|h| h.value))
                 .map(|v| String::from_utf8_lossy(v).into_owned())
                 .expect("event id header");
-            arrived.entry(id).or_insert_with(Instant::now);
+            let decision: serde_json::Value =
+                serde_json::from_slice(m.payload().expect("a decision")).expect("decision json");
+            let decided = decision["decided_at"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .expect("decided_at")
+                .with_timezone(&chrono::Utc);
+            arrived.entry(id).or_insert((at, decided));
         }
         arrived
     });
 
     let producer = producer();
-    let mut sent: HashMap<String, Instant> = HashMap::with_capacity(n);
+    let mut sent: HashMap<String, Moment> = HashMap::with_capacity(n);
     let started = Instant::now();
     let mut deliveries = Vec::with_capacity(n);
     for (i, (key, payload, id)) in events.iter().enumerate() {
         let due = started + Duration::from_secs_f64(i as f64 / rate as f64);
         tokio::time::sleep_until(due.into()).await;
-        sent.insert(id.clone(), Instant::now());
+        sent.insert(id.clone(), (Instant::now(), chrono::Utc::now()));
         let record = FutureRecord::to(&topic).key(key.as_str()).payload(payload.as_slice());
         deliveries.push(producer.send_result(record).map_err(|(e, _)| e).expect("queued"));
     }
@@ -360,11 +373,32 @@ async fn latency(url: &str, rate: usize, seconds: usize) {
     report_batches(&running.metrics);
     let micros: Vec<u64> = sent
         .iter()
-        .map(|(id, at)| arrived.get(id).map_or(u64::MAX, |a| a.duration_since(*at).as_micros() as u64))
+        .map(|(id, (at, _))| {
+            arrived.get(id).map_or(u64::MAX, |(a, _)| a.duration_since(*at).as_micros() as u64)
+        })
         .collect();
     percentiles(
         &format!("end-to-end at {rate} events/s for {seconds} s (produce -> decision downstream)"),
         micros,
+    );
+    // The same path in two parts, split at the worker's decision (wall clock, one
+    // machine): produce -> broker -> worker (batch wait, scoring), then publish ->
+    // broker -> downstream consumer.
+    let split = |part: fn(&Moment, &Moment) -> i64| {
+        sent.iter()
+            .filter_map(|(id, s)| arrived.get(id).map(|a| part(s, a).max(0) as u64))
+            .collect::<Vec<u64>>()
+    };
+    percentiles(
+        "  of which produce -> decided by the worker",
+        split(|(_, sent), (_, decided)| (*decided - *sent).num_microseconds().unwrap_or(0)),
+    );
+    percentiles(
+        "  of which decided -> received downstream",
+        split(|(sent_at, sent), (arrived_at, decided)| {
+            arrived_at.duration_since(*sent_at).as_micros() as i64
+                - (*decided - *sent).num_microseconds().unwrap_or(0)
+        }),
     );
 }
 
@@ -373,6 +407,15 @@ fn main() {
     let n = arg("--events", if full { 300_000 } else { 2_000 });
     let rate = arg("--rate", if full { 5_000 } else { 500 });
     let seconds = arg("--seconds", if full { 30 } else { 2 });
+    // The worker's warnings (a pause names what it waited for) go to stderr;
+    // `RUST_LOG` overrides the level.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         println!(
@@ -380,9 +423,16 @@ fn main() {
             std::thread::available_parallelism().map_or(0, |n| n.get()),
             brokers()
         );
-        let url = database().await;
-        throughput(&url, n).await;
-        let url = database().await;
-        latency(&url, rate, seconds).await;
+        // `--only throughput|latency` runs one phase, each on a freshly started
+        // broker if wanted (the test broker slows as its in-memory log grows).
+        let only = std::env::args().skip_while(|a| a != "--only").nth(1);
+        if only.as_deref() != Some("latency") {
+            let url = database().await;
+            throughput(&url, n).await;
+        }
+        if only.as_deref() != Some("throughput") {
+            let url = database().await;
+            latency(&url, rate, seconds).await;
+        }
     });
 }

@@ -25,6 +25,8 @@ pub(crate) struct RawKafka {
     batch_wait_ms: Option<u64>,
     /// Batches scored and published but not yet stored and committed, at most.
     in_flight: Option<u64>,
+    /// Shortest time between two offset commits while running, in milliseconds.
+    commit_interval_ms: Option<u64>,
     /// Pause the partitions when storing a batch takes longer than this (ms).
     pause_after_ms: Option<u64>,
     /// Group session timeout in milliseconds.
@@ -92,6 +94,12 @@ impl KafkaSettings {
             ms(worker.batch_wait),
         ));
         worker.in_flight = bounded("in_flight", raw.in_flight, 1..=64, worker.in_flight as u64) as usize;
+        worker.commit_interval = Duration::from_millis(bounded(
+            "commit_interval_ms",
+            raw.commit_interval_ms,
+            0..=60_000,
+            ms(worker.commit_interval),
+        ));
         worker.pause_after = Duration::from_millis(bounded(
             "pause_after_ms",
             raw.pause_after_ms,

@@ -26,6 +26,11 @@ pub struct WorkerConfig {
     /// Batches scored and published but not yet durable and committed, at most:
     /// decisions flow while the store writes; beyond this the worker waits. At least 1.
     pub in_flight: usize,
+    /// The shortest time between two offset commits while running: a settled batch's
+    /// offsets wait for the next commit at most this long (a commit also goes out when
+    /// partitions are revoked and when the worker stops). Fewer commits spare the
+    /// broker; a crash redelivers at most this much more, which the store de-duplicates.
+    pub commit_interval: Duration,
     /// Larger messages are dead-lettered unread.
     pub max_message_bytes: usize,
     /// If storing a batch takes longer than this, the worker pauses its partitions
@@ -52,6 +57,7 @@ impl WorkerConfig {
             batch_max: 2_000,
             batch_wait: Duration::from_millis(20),
             in_flight: 4,
+            commit_interval: Duration::from_millis(200),
             max_message_bytes: fds_core::MAX_EVENT_BYTES,
             pause_after: Duration::from_millis(500),
             session_timeout: Duration::from_secs(10),

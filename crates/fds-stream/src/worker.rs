@@ -88,6 +88,10 @@ pub struct Worker {
     consumer: StreamConsumer<WorkerContext>,
     producer: FutureProducer,
     metrics: Arc<WorkerMetrics>,
+    /// The offsets to commit on the partitions held (shared with the consumer
+    /// context, which commits a partition's as it is revoked).
+    committed_offsets: crate::context::Committed,
+    last_commit: parking_lot::Mutex<Instant>,
 }
 
 impl Worker {
@@ -118,10 +122,21 @@ impl Worker {
             consumer_config.set(key, value);
             producer_config.set(key, value);
         }
-        let consumer: StreamConsumer<WorkerContext> =
-            consumer_config.create_with_context(WorkerContext { metrics: metrics.clone() })?;
+        let committed_offsets = crate::context::Committed::default();
+        let consumer: StreamConsumer<WorkerContext> = consumer_config.create_with_context(WorkerContext {
+            metrics: metrics.clone(),
+            committed: committed_offsets.clone(),
+        })?;
         let producer: FutureProducer = producer_config.create()?;
-        Ok(Worker { config, pipeline, consumer, producer, metrics })
+        Ok(Worker {
+            config,
+            pipeline,
+            consumer,
+            producer,
+            metrics,
+            committed_offsets,
+            last_commit: parking_lot::Mutex::new(Instant::now()),
+        })
     }
 
     pub fn metrics(&self) -> Arc<WorkerMetrics> {
@@ -190,6 +205,7 @@ impl Worker {
             while settling.len() > keep {
                 let mut s = settling.pop_front().expect("a batch is settling");
                 let done = keep_polled(
+                    "the oldest batch in flight to be stored",
                     &self.consumer,
                     &self.metrics,
                     &mut pending,
@@ -200,6 +216,7 @@ impl Worker {
                 self.committed(s, done, &mut stats)?;
             }
         }
+        self.commit_last();
         self.consumer.unsubscribe();
         tracing::info!(?stats, "worker stopped: batch stored, offsets committed, group left");
         Ok(stats)
@@ -273,7 +290,15 @@ impl Worker {
 
         let submitted = loop {
             let attempt = self.pipeline.submit_events(events.clone());
-            match keep_polled(&self.consumer, &self.metrics, pending, self.config.pause_after, attempt).await
+            match keep_polled(
+                "scoring",
+                &self.consumer,
+                &self.metrics,
+                pending,
+                self.config.pause_after,
+                attempt,
+            )
+            .await
             {
                 Ok(submitted) => break submitted,
                 Err(error) => {
@@ -281,7 +306,15 @@ impl Worker {
                     // feature was touched. Wait and try the same events again.
                     tracing::error!(error = %error, "store unavailable; retrying the batch");
                     let wait = tokio::time::sleep(Duration::from_secs(1));
-                    keep_polled(&self.consumer, &self.metrics, pending, self.config.pause_after, wait).await;
+                    keep_polled(
+                        "the store",
+                        &self.consumer,
+                        &self.metrics,
+                        pending,
+                        self.config.pause_after,
+                        wait,
+                    )
+                    .await;
                 }
             }
         };
@@ -322,6 +355,7 @@ impl Worker {
         // Durable before committed: every publish acknowledged, every record of this
         // batch stored (the mark covers this batch's records, not the next one's).
         let mark = keep_polled(
+            "room in the store's queue",
             &self.consumer,
             &self.metrics,
             pending,
@@ -368,15 +402,47 @@ impl Worker {
         }
     }
 
-    /// Commits, per partition still assigned to this worker, the offset after the
-    /// batch's last message there. A partition revoked meanwhile is skipped: its
-    /// new owner reads the uncommitted tail again and the store de-duplicates it.
+    /// Records the offset after the batch's last message in each partition, and
+    /// commits every partition's recorded offset once `commit_interval` has passed
+    /// since the last commit. Commits are sent without waiting for the broker's
+    /// answer (the consumer context counts it): a later commit covers an earlier one
+    /// that fails. Partitions revoked meanwhile are left out (their offsets were
+    /// committed as they were revoked); [`Worker::commit_last`] waits for the answer
+    /// before the worker leaves.
     fn commit(&self, batch: &[Taken]) {
-        let mut next: BTreeMap<(&str, i32), i64> = BTreeMap::new();
+        // A partition revoked since the batch was taken is not recorded again: its
+        // new owner's commits are the ones that count now.
+        let assigned = self.consumer.assignment().ok();
+        let mut committed = self.committed_offsets.lock();
         for t in batch {
             let m = &t.message;
-            let offset = next.entry((m.topic(), m.partition())).or_insert(0);
+            if assigned.as_ref().is_some_and(|a| a.find_partition(m.topic(), m.partition()).is_none()) {
+                continue;
+            }
+            let offset = committed.entry((m.topic().to_string(), m.partition())).or_insert(0);
             *offset = (*offset).max(m.offset() + 1);
+        }
+        let mut last = self.last_commit.lock();
+        if last.elapsed() < self.config.commit_interval {
+            return;
+        }
+        *last = Instant::now();
+        let offsets = committed.clone();
+        drop(committed);
+        drop(last);
+        self.send_commit(&offsets, CommitMode::Async);
+    }
+
+    /// Commits every recorded offset and waits for the broker's answer, so nothing
+    /// is left uncommitted or in flight when the worker leaves the group.
+    fn commit_last(&self) {
+        let committed = std::mem::take(&mut *self.committed_offsets.lock());
+        self.send_commit(&committed, CommitMode::Sync);
+    }
+
+    fn send_commit(&self, offsets: &BTreeMap<(String, i32), i64>, mode: CommitMode) {
+        if offsets.is_empty() {
+            return;
         }
         let assigned = match self.consumer.assignment() {
             Ok(list) => list,
@@ -387,9 +453,9 @@ impl Worker {
             }
         };
         let mut list = TopicPartitionList::new();
-        for ((topic, partition), offset) in next {
-            if assigned.find_partition(topic, partition).is_some() {
-                if let Err(error) = list.add_partition_offset(topic, partition, Offset::Offset(offset)) {
+        for ((topic, partition), offset) in offsets {
+            if assigned.find_partition(topic, *partition).is_some() {
+                if let Err(error) = list.add_partition_offset(topic, *partition, Offset::Offset(*offset)) {
                     tracing::warn!(error = %error, "building the commit failed");
                 }
             }
@@ -397,13 +463,9 @@ impl Worker {
         if list.count() == 0 {
             return;
         }
-        match self.consumer.commit(&list, CommitMode::Sync) {
-            Ok(()) => self.metrics.commits.inc(),
-            Err(error) => {
-                // The batch is stored; the next owner will find it de-duplicated.
-                self.metrics.commit_failures.inc();
-                tracing::warn!(error = %error, "offset commit refused");
-            }
+        if let Err(error) = self.consumer.commit(&list, mode) {
+            self.metrics.commit_failures.inc();
+            tracing::warn!(error = %error, "offset commit not sent");
         }
     }
 }
@@ -426,6 +488,7 @@ fn decode(m: &OwnedMessage, max_bytes: usize, now: fds_core::Timestamp) -> Resul
 /// fetched while the group membership stays alive; messages librdkafka had already
 /// fetched are kept in `pending` (bounded by its prefetch limit) for the next batch.
 async fn keep_polled<T>(
+    waiting_for: &'static str,
     consumer: &StreamConsumer<WorkerContext>,
     metrics: &WorkerMetrics,
     pending: &mut VecDeque<Taken>,
@@ -447,7 +510,11 @@ async fn keep_polled<T>(
                             tracing::warn!(error = %error, "pausing partitions failed");
                         }
                         metrics.pauses.inc();
-                        tracing::warn!(after_ms = pause_after.as_millis() as u64, "store is slow; partitions paused");
+                        tracing::warn!(
+                            after_ms = pause_after.as_millis() as u64,
+                            waiting_for,
+                            "store is slow; partitions paused"
+                        );
                         paused = Some(list);
                     }
                     Err(error) => tracing::warn!(error = %error, "reading the assignment failed"),

@@ -145,15 +145,31 @@ impl Store for PgStore {
         if event_ids.is_empty() {
             return Ok(Vec::new());
         }
-        // The guard table answers "never seen" for a fresh batch without touching
-        // a partition; found ids read their one partition through the join.
+        // The guard table alone answers "never seen", the common case: a fresh batch
+        // touches no partition. Both statements are planned per call with the ids at
+        // hand, never from a cached generic plan (one chosen while the tables were
+        // nearly empty went on scanning them whole once they were not); planning the
+        // guard table's lookup is cheap, and the partitions are planned only for ids
+        // found, which are rare (redeliveries).
+        let found: Vec<(String, Timestamp)> =
+            sqlx::query_as("SELECT event_id, occurred_at FROM event_ids WHERE event_id = ANY($1)")
+                .bind(event_ids)
+                .persistent(false)
+                .fetch_all(&self.pool)
+                .await?;
+        if found.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (ids, times): (Vec<String>, Vec<Timestamp>) = found.into_iter().unzip();
+        // A held decision (its partition dropped by retention) keeps its guard row.
         let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT d.decision::text FROM event_ids g \
+            "SELECT d.decision::text FROM UNNEST($1::text[], $2::timestamptz[]) AS g (event_id, occurred_at) \
              JOIN decisions d ON d.event_id = g.event_id AND d.occurred_at = g.occurred_at \
-             WHERE g.event_id = ANY($1) \
              UNION ALL SELECT decision::text FROM held_decisions WHERE event_id = ANY($1)",
         )
-        .bind(event_ids)
+        .bind(&ids)
+        .bind(&times)
+        .persistent(false)
         .fetch_all(&self.pool)
         .await?;
         let mut seen = std::collections::HashSet::new();

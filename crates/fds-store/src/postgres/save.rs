@@ -2,6 +2,16 @@
 //! insert per table (column arrays, so one statement carries any number of rows
 //! with a handful of bound parameters), idempotent by event id through the
 //! `event_ids` guard table.
+//!
+//! Ordered saves (the batch writer's gate) overlap: a save encodes and inserts while
+//! the save before it is still being written, and waits for that one to commit only
+//! before its last statement (the dashboard rollup, whose rows every save updates)
+//! and its own commit. Commits therefore stay in order while the inserts, most of the
+//! database's work, run side by side on two connections. A save that has waited
+//! [`GATE_PATIENCE`] with its transaction open rolls it back, waits for the save
+//! before it with nothing held and writes again: the save before may be waiting on a
+//! lock this one holds (creating a month's partition, or another process saving the
+//! same event ids), which the database cannot see as a deadlock.
 
 use super::partitions::{self, Partitions};
 use crate::store::{Record, SaveSummary};
@@ -9,6 +19,35 @@ use crate::{codec, StoreError};
 use fds_vault::Vault;
 use sqlx::PgPool;
 use std::collections::HashSet;
+use std::time::Duration;
+
+/// How long a save holds its transaction open waiting for the save before it to
+/// commit; beyond it, it lets go (see the module notes). Saves take tens of
+/// milliseconds, so only a blocked or failing save before reaches this.
+const GATE_PATIENCE: Duration = Duration::from_secs(2);
+
+/// The writer's gate and whether it has opened yet (it can be waited on only once).
+struct Turn {
+    gate: crate::store::Gate,
+    open: bool,
+}
+
+impl Turn {
+    async fn wait(&mut self) {
+        if !self.open {
+            (&mut self.gate).await;
+            self.open = true;
+        }
+    }
+
+    /// Waits at most `patience`; whether the gate is open.
+    async fn wait_at_most(&mut self, patience: Duration) -> bool {
+        if !self.open && tokio::time::timeout(patience, &mut self.gate).await.is_ok() {
+            self.open = true;
+        }
+        self.open
+    }
+}
 
 pub(super) async fn save(
     pool: &PgPool,
@@ -30,28 +69,36 @@ pub(super) async fn save(
         .map(|r| codec::encode_record(vault, r))
         .collect::<Result<Vec<_>, _>>()?;
     let months = partitions::months_for(unique.iter().map(|e| e.record.event.occurred_at));
-    // Encoded (the CPU-heavy part: sealing, JSON) before waiting; written after.
-    after.await;
 
+    let mut turn = Turn { gate: after, open: false };
     let mut retried = false;
     let inserted = loop {
         partitions.ensure(pool, months.clone()).await?;
-        match write(pool, &unique).await {
+        match write(pool, &unique, &mut turn).await {
+            Ok(Some(inserted)) => break inserted,
+            // Rolled back after waiting too long for the save before; that one has
+            // committed now, so the next attempt does not wait.
+            Ok(None) => {}
             // A partition this store had ensured is gone (dropped by retention or
             // by hand): the transaction rolled back whole; ensure again, once.
             Err(StoreError::Database(error)) if !retried && partitions::is_missing_partition(&error) => {
                 partitions.forget();
                 retried = true;
             }
-            result => break result?,
+            Err(error) => return Err(error),
         }
     };
     Ok(SaveSummary { inserted, duplicates: batch.len() as u64 - inserted })
 }
 
-/// Writes `unique` (one record per event id) in one transaction; returns how many
-/// were new.
-async fn write(pool: &PgPool, unique: &[codec::EncodedRecord<'_>]) -> Result<u64, StoreError> {
+/// Writes `unique` (one record per event id) in one transaction, committed once
+/// `turn` opens; returns how many were new, or `None` when it rolled back because
+/// the gate stayed shut for [`GATE_PATIENCE`] (it has opened since).
+async fn write(
+    pool: &PgPool,
+    unique: &[codec::EncodedRecord<'_>],
+    turn: &mut Turn,
+) -> Result<Option<u64>, StoreError> {
     let mut tx = pool.begin().await?;
 
     // The guard first: `ON CONFLICT DO NOTHING` skips ids already stored, and
@@ -76,7 +123,8 @@ async fn write(pool: &PgPool, unique: &[codec::EncodedRecord<'_>]) -> Result<u64
         unique.iter().filter(|e| new_ids.contains(e.record.event.event_id.as_str())).collect();
     if fresh.is_empty() {
         tx.commit().await?;
-        return Ok(0);
+        turn.wait().await;
+        return Ok(Some(0));
     }
 
     sqlx::query(
@@ -139,11 +187,24 @@ async fn write(pool: &PgPool, unique: &[codec::EncodedRecord<'_>]) -> Result<u64
         .await?;
     }
 
+    // The save before commits first. Waiting here, with the inserts done, is what
+    // lets two saves write side by side; nothing after this point touches rows
+    // another save of this writer may hold.
+    if !turn.wait_at_most(GATE_PATIENCE).await {
+        tracing::warn!(
+            patience_ms = GATE_PATIENCE.as_millis() as u64,
+            "the save before this one is slow; rolling back and waiting for it"
+        );
+        tx.rollback().await?;
+        turn.wait().await;
+        return Ok(None);
+    }
+
     // Last, so the rollup rows of the current hour stay locked only until the commit.
     super::dashboard::add(&mut tx, &crate::dashboard::Rollup::of(fresh.iter().map(|e| e.record))).await?;
 
     tx.commit().await?;
-    Ok(fresh.len() as u64)
+    Ok(Some(fresh.len() as u64))
 }
 
 /// One column of `rows`, bound as a Postgres array.

@@ -290,6 +290,60 @@ async fn the_batch_writer_saves_everything_it_accepted_into_postgres_by_shutdown
     db.drop_database().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ordered_save_lets_go_when_the_save_before_it_waits_on_its_locks() {
+    let db = PgDatabase::create().await;
+    let store = PgStore::open(db.url(), crate::fixtures::vault()).await.unwrap();
+    let shared = record("e-shared", "01012345678", 0, Action::Review);
+    let later = vec![shared.clone(), record("e-later", "01099990000", 1, Action::Allow)];
+    let (before_saved, gate) = tokio::sync::oneshot::channel::<()>();
+
+    // The later save inserts the shared id first and then waits, transaction open,
+    // for the save before it to commit...
+    let later_save = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let gate: crate::store::Gate = Box::pin(async move {
+                let _ = gate.await;
+            });
+            store.save_after(&later, gate).await
+        })
+    };
+    let mut waiting = 0_i64;
+    for _ in 0..200 {
+        waiting = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND state = 'idle in transaction'",
+        )
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(waiting, 1, "the later save holds its transaction open at the gate");
+
+    // ...which needs that id's key: without letting go, neither would ever finish.
+    let before = tokio::time::timeout(Duration::from_secs(30), store.save(&[shared]))
+        .await
+        .expect("the save before finishes once the later one lets go")
+        .unwrap();
+    let _ = before_saved.send(());
+    let later = tokio::time::timeout(Duration::from_secs(30), later_save)
+        .await
+        .expect("the later save finishes after the one before")
+        .unwrap()
+        .unwrap();
+
+    assert_eq!((before.inserted, before.duplicates), (1, 0));
+    assert_eq!((later.inserted, later.duplicates), (1, 1), "written again with the shared id stored");
+    assert_eq!(store.counts().await.unwrap().events, 2);
+    store.close().await;
+    db.drop_database().await;
+}
+
 #[tokio::test]
 async fn retention_drops_expired_month_partitions_and_keeps_held_rows_in_the_hold_tables() {
     let db = PgDatabase::create().await;

@@ -260,6 +260,8 @@ def test_jobs_migrate_before_rollout_and_cronjobs_keep_retention_and_models(over
         args = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
         commands[cron["metadata"]["name"]] = args
     assert commands["fds-retention"][0] == "retention"
+    rotate = one(objects, "CronJob", "fds-keys-rotate")
+    assert commands["fds-keys-rotate"][:2] == ["keys", "rotate"] and rotate["spec"]["suspend"] is True
     kinds = {args[args.index("--kind") + 1] for n, args in commands.items() if args[:2] == ["model", "retrain"]}
     assert kinds == {"anomaly", "supervised"}
     config = tomllib.loads(one(objects, "ConfigMap", "fds-config")["data"]["fds.toml"])
@@ -310,6 +312,7 @@ ALLOWED_EGRESS = {
     "migrate": {53, 5432},
     "retention": {53, 5432},
     "retrain": {53, 5432},
+    "keys-rotate": {53, 5432},
 }
 ALLOWED_INGRESS = {"api": {("ingress-nginx", 8080), ("monitoring", 8080)}, "worker": {("monitoring", 8080)}}
 
@@ -353,7 +356,7 @@ def test_every_container_runs_one_pinned_image_with_an_fds_command(overlay):
     for _, spec, _ in pod_specs(objects):
         for c in spec["containers"]:
             images.add(c["image"])
-            assert c["args"][0] in {"serve", "worker", "migrate", "retention", "model"}
+            assert c["args"][0] in {"serve", "worker", "migrate", "retention", "model", "keys"}
             assert c["args"][c["args"].index("--config") + 1] == "/etc/fds/fds.toml"
     (image,) = images
     assert re.fullmatch(r"[^:]+:[0-9][0-9A-Za-z.+-]*", image), f"{image} is not pinned to a version tag"

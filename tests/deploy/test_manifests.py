@@ -438,19 +438,20 @@ def docs_anchors():
     return anchors
 
 
-def test_the_redis_component_renders_and_reads_its_url_from_the_secret(tmp_path):
+def test_the_redis_component_switches_api_and_workers_to_the_shared_store(tmp_path):
     # kustomize takes directories by relative path only.
     relative = os.path.relpath(K8S, tmp_path)
     (tmp_path / "kustomization.yaml").write_text(
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
-        f"resources: [{relative}/overlays/dev]\n"
+        f"resources: [{relative}/overlays/prod]\n"
         f"components: [{relative}/components/redis-velocity]\n")
     # The test's kustomization lives outside k8s/: let it load from there.
     objects = render(tmp_path, "--load-restrictor", "LoadRestrictionsNone")
     for name in ("fds-api", "fds-worker"):
         (container,) = one(objects, "Deployment", name)["spec"]["template"]["spec"]["containers"]
-        (env,) = [e for e in container["env"] if e["name"] == "FDS__REDIS__URL"]
-        assert hashed(env["valueFrom"]["secretKeyRef"]["name"], "fds-secrets")
+        env = {e["name"]: e for e in container["env"]}
+        assert env["FDS__FEATURES__STORE"]["value"] == "redis"
+        assert env["FDS__FEATURES__REDIS_URL"]["valueFrom"]["secretKeyRef"] == {"name": "fds-redis", "key": "url"}
     for obj in objects:
         if (obj["apiVersion"], obj["kind"]) not in CUSTOM_RESOURCES:
             kubernetes_validate.validate(obj, KUBERNETES_VERSIONS[-1], strict=True)

@@ -2,6 +2,7 @@
 the pod specs in them."""
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -44,7 +45,9 @@ def by_kind(objects, kind):
 
 
 def one(objects, kind, name):
-    found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"].startswith(name)]
+    """The object of `kind` named `name` (or `name` with kustomize's hash suffix)."""
+    pattern = re.compile(re.escape(name) + r"(-[a-z0-9]{10})?")
+    found = [o for o in objects if o["kind"] == kind and pattern.fullmatch(o["metadata"]["name"])]
     assert len(found) == 1, f"expected one {kind} {name}, found {[o['metadata']['name'] for o in found]}"
     return found[0]
 

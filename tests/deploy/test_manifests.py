@@ -472,3 +472,44 @@ def test_the_security_check_fails_when_a_setting_is_removed(overlay, setting):
         del sc[setting]
     with pytest.raises(AssertionError, match=setting if setting != "drop" else "drop ALL"):
         test_every_pod_runs_under_the_restricted_pod_security_standard((name, broken))
+
+
+def test_the_service_monitor_scrapes_the_api_and_the_workers_on_a_named_port(overlay):
+    _, objects = overlay
+    monitor = one(objects, "ServiceMonitor", "fds")
+    selector = monitor["spec"]["selector"]
+    scraped = [s for s in by_kind(objects, "Service") if selects(selector, s["metadata"].get("labels", {}))]
+    assert sorted(s["metadata"]["name"] for s in scraped) == ["fds-api", "fds-worker-metrics"]
+    for endpoint in monitor["spec"]["endpoints"]:
+        assert endpoint["path"] == "/metrics" and endpoint["path"] in served_routes()
+        assert all(endpoint["port"] in {p["name"] for p in s["spec"]["ports"]} for s in scraped)
+
+
+def test_the_schema_check_fails_on_a_misspelt_field(overlay):
+    """Strict validation is not vacuous: an unknown field fails, in a built-in kind and
+    in a custom resource."""
+    import copy
+
+    name, objects = overlay
+    broken = copy.deepcopy(objects)
+    sc = one(broken, "Deployment", "fds-api")["spec"]["template"]["spec"]["containers"][0]["securityContext"]
+    sc["readOnlyRootFilesytem"] = sc.pop("readOnlyRootFilesystem")
+    with pytest.raises(AssertionError, match="readOnlyRootFilesytem"):
+        test_every_object_is_valid_against_its_schema((name, broken))
+    broken = copy.deepcopy(objects)
+    one(broken, "ServiceMonitor", "fds")["spec"]["endpoints"][0]["intervall"] = "15s"
+    with pytest.raises(AssertionError, match="intervall: not in the schema"):
+        test_every_object_is_valid_against_its_schema((name, broken))
+
+
+def test_the_network_check_fails_without_the_default_deny_or_with_an_open_port(overlay):
+    import copy
+
+    name, objects = overlay
+    broken = [o for o in copy.deepcopy(objects) if o["metadata"]["name"] != "fds-default-deny"]
+    with pytest.raises(AssertionError, match="no default deny"):
+        test_network_policies_allow_only_the_paths_fds_needs((name, broken))
+    broken = copy.deepcopy(objects)
+    del one(broken, "NetworkPolicy", "fds-kafka-egress")["spec"]["egress"][0]["ports"]
+    with pytest.raises(AssertionError, match="any port"):
+        test_network_policies_allow_only_the_paths_fds_needs((name, broken))

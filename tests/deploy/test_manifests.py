@@ -9,6 +9,7 @@ import subprocess
 import tomllib
 
 import kubernetes_validate
+import promql_parser
 import pytest
 from cloudcoil.models.keda.v1alpha1 import ScaledObject
 from cloudcoil.models.prometheus_operator.v1 import PrometheusRule, ServiceMonitor
@@ -390,7 +391,14 @@ def exported_metrics():
 
 
 def metric_problems(expr, metrics):
+    """Why `expr` (a dashboard or alert query) is not valid PromQL over exported metrics."""
     problems = []
+    # Grafana's variables stand for a range and a label value.
+    query = expr.replace("$__rate_interval", "5m").replace("$namespace", "fds")
+    try:
+        promql_parser.parse(query)
+    except Exception as error:  # the parser raises plain exceptions with its message
+        problems.append(f"not PromQL ({error}): {expr}")
     for token in set(re.findall(r"\bfds_\w+", expr)):
         base = re.sub(r"_(bucket|sum|count)$", "", token)
         if token in metrics:
@@ -513,3 +521,11 @@ def test_the_network_check_fails_without_the_default_deny_or_with_an_open_port(o
     del one(broken, "NetworkPolicy", "fds-kafka-egress")["spec"]["egress"][0]["ports"]
     with pytest.raises(AssertionError, match="any port"):
         test_network_policies_allow_only_the_paths_fds_needs((name, broken))
+
+
+def test_the_query_check_fails_on_a_broken_query_or_an_unknown_metric():
+    metrics = exported_metrics()
+    assert metric_problems("sum(rate(fds_decisions_total[$__rate_interval]))", metrics) == []
+    assert metric_problems("sum(rate(fds_decisions_total[5m])", metrics)
+    assert metric_problems("sum(rate(fds_decisions_totl[5m]))", metrics) == ["fds_decisions_totl is not exported by the code"]
+    assert metric_problems("fds_decisions_total_bucket", metrics), "_bucket only of histograms"

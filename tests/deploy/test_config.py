@@ -138,7 +138,7 @@ def wait_until(predicate, timeout, process):
 def start(pod, args, extra_env):
     """The command as the pod runs it, its log (stderr) in a file: a pipe nobody reads
     would stall it once full."""
-    log = pod["cwd"] / f"{args[0]}.log"
+    log = pod["cwd"] / f"{args[0]}.stderr"
     with open(log, "w") as out:
         process = subprocess.Popen([binary(), *args], env={**pod["env"], **extra_env}, cwd=pod["cwd"],
                                    stdout=subprocess.DEVNULL, stderr=out)

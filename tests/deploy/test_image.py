@@ -4,6 +4,7 @@ the dev profile), the binary in it, and the dependency skeleton."""
 
 import filecmp
 import json
+import os
 import re
 import stat
 import subprocess
@@ -104,3 +105,28 @@ def test_the_skeleton_declares_the_workspace_with_stub_sources_only(tmp_path):
     assert sources
     for source in sources:
         assert source.read_text() in ("", "fn main() {}\n"), f"{source} is not a stub"
+
+
+def test_the_default_command_serves_with_the_images_config_from_its_working_directory(tmp_path):
+    """`docker run` with only the secrets set: CMD's `serve --config /etc/fds/fds.toml`,
+    the embedded SQLite store under the working directory (/var/lib/fds, here a temp
+    directory), the image's rule library (its /opt/fds/rules path pointed at the tree's)."""
+    from test_config import env_file, free_port, get, start, stop, wait_until
+
+    tree = image_tree()
+    cmd = [args for word, args in instructions() if word == "CMD"][-1]
+    args = json.loads(cmd)
+    assert args == ["serve", "--config", "/etc/fds/fds.toml"]
+    args[2] = str(tree / "etc/fds/fds.toml")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FDS__")}
+    secrets = env_file(REPO / "k8s/overlays/dev/secrets.example.env")
+    env.update({k: v for k, v in secrets.items() if k != "FDS__STORE__URL"})
+    env.update({"FDS__SERVER__LISTEN": f"127.0.0.1:{port}", "FDS__RULES__DIR": str(tree / "opt/fds/rules")})
+    pod = {"env": env, "cwd": tmp_path}
+    server = start(pod, args, {})
+    try:
+        wait_until(lambda: get(f"http://127.0.0.1:{port}/readyz")[0] == 200, 120, server)
+    finally:
+        stop(server, 30)
+    assert list((tmp_path / "data").glob("fds.db*")), "the store lives under the working directory"

@@ -529,3 +529,33 @@ def test_the_query_check_fails_on_a_broken_query_or_an_unknown_metric():
     assert metric_problems("sum(rate(fds_decisions_total[5m])", metrics)
     assert metric_problems("sum(rate(fds_decisions_totl[5m]))", metrics) == ["fds_decisions_totl is not exported by the code"]
     assert metric_problems("fds_decisions_total_bucket", metrics), "_bucket only of histograms"
+
+
+PHASE = "fds.local/phase"
+
+
+def test_the_pre_rollout_phase_holds_everything_the_migration_job_needs_and_no_server(overlay):
+    """`kubectl apply -k OVERLAY -l fds.local/phase=pre-rollout` (docs/operations.md,
+    "Upgrades") must give the migration Job its namespace, account, configuration,
+    secret (where the overlay ships it) and network path to Postgres, and start nothing
+    that serves."""
+    name, objects = overlay
+    phase = [o for o in objects if o["metadata"].get("labels", {}).get(PHASE) == "pre-rollout"]
+    named = {(o["kind"], o["metadata"]["name"]) for o in phase}
+    job = one(phase, "Job", "fds-migrate")
+    spec = job["spec"]["template"]["spec"]
+    labels = job["spec"]["template"]["metadata"]["labels"]
+    assert ("Namespace", job["metadata"]["namespace"]) in named
+    assert ("ServiceAccount", spec["serviceAccountName"]) in named
+    for volume in spec["volumes"]:
+        if "configMap" in volume:
+            assert ("ConfigMap", volume["configMap"]["name"]) in named, volume["name"]
+    for source in spec["containers"][0]["envFrom"]:
+        if "configMapRef" in source:
+            assert ("ConfigMap", source["configMapRef"]["name"]) in named
+        elif by_kind(objects, "Secret"):
+            assert ("Secret", source["secretRef"]["name"]) in named
+    postgres = [p for p in by_kind(phase, "NetworkPolicy") if selects(p["spec"]["podSelector"], labels)
+                and any(port["port"] == 5432 for rule in p["spec"].get("egress", []) for port in rule["ports"])]
+    assert postgres, "the Job could not reach Postgres"
+    assert not {"Deployment", "CronJob", "HorizontalPodAutoscaler", "ScaledObject"} & {o["kind"] for o in phase}

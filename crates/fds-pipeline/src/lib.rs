@@ -20,7 +20,7 @@ pub mod rulebook;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 
-use blocks::BlockIndex;
+use blocks::{AllowIndex, BlockIndex};
 use fds_core::{Action, Block, Decision, Event, Invalid, Label};
 use fds_features::FeatureStore;
 use fds_scoring::Scorer;
@@ -163,6 +163,17 @@ impl Metrics {
     }
 }
 
+/// What asking to release a block did.
+#[derive(Debug)]
+pub enum ReleaseOutcome {
+    /// Released (with the allow entry, if one was asked for).
+    Released(fds_store::Release),
+    /// A high-severity block: the release waits for a second person.
+    Requested(fds_store::ReleaseRequest),
+    /// No such block, or it is released already.
+    NotFound,
+}
+
 pub struct Pipeline {
     scorer: RwLock<Arc<Scorer>>,
     features: Arc<dyn FeatureStore>,
@@ -170,6 +181,8 @@ pub struct Pipeline {
     writer: BatchWriter,
     recent: Recent,
     blocks: BlockIndex,
+    /// Subscribers allowed for a while by a release: never blocked meanwhile.
+    allows: AllowIndex,
     clock: Arc<dyn Clock>,
     metrics: Metrics,
     /// The latest event time seen (µs since the epoch): idle state is judged against
@@ -224,6 +237,10 @@ impl Pipeline {
         for block in store.active_blocks(clock.now()).await? {
             blocks.insert(block);
         }
+        let allows = AllowIndex::default();
+        for entry in store.allow_entries(clock.now()).await? {
+            allows.insert(entry.subscriber.expose(), entry.allow_id, entry.since, entry.until);
+        }
         if config.warm_up {
             let from = clock.now() - scorer.features().longest_window();
             let replayed = warm_up(store.as_ref(), features.as_ref(), from).await?;
@@ -239,6 +256,7 @@ impl Pipeline {
             writer,
             recent: Recent::new(config.recent_capacity),
             blocks,
+            allows,
             clock,
             metrics: Metrics::default(),
             watermark,
@@ -436,6 +454,14 @@ impl Pipeline {
                 tracing::warn!(rule_id = %error.rule_id, error = %error.message, event_id = %event.event_id, "rule failed and was skipped");
             }
             let mut decision = scored.decision;
+            if decision.action == Action::Block {
+                if let Some((allow_id, until)) = self.allows.active(decision.subscriber.expose(), now) {
+                    // Allowed after a release: reviewed by an analyst, never blocked.
+                    decision.action = Action::Review;
+                    decision.block = None;
+                    decision.reasons.push(fds_core::Reason::Allowed { allow_id, until });
+                }
+            }
             let elapsed = started.elapsed();
             decision.latency_us = elapsed.as_micros().min(u128::from(u64::MAX)) as u64;
             self.metrics.latency.observe(elapsed.as_secs_f64());
@@ -461,21 +487,62 @@ impl Pipeline {
         self.blocks.active(subscriber, self.clock.now())
     }
 
-    /// Releases block `block_id` (audited `block.release` by `actor` with `reason`,
-    /// in the store's transaction) and stops refusing the subscriber's payments
-    /// here at once. `None` when there is no such unreleased block. Other replicas
-    /// keep the block in their memory until they restart.
+    /// Releases block `block_id` by `actor` with `reason` (allowing its subscriber
+    /// for `allow_days` after, if given), or, for a high-severity block
+    /// (`Block::is_high_severity`), files the release for a second person to approve
+    /// ([`Pipeline::decide_release`]). A release is audited in the store's
+    /// transaction and stops refusing the subscriber's payments here at once; other
+    /// replicas keep the block in their memory until they restart.
     pub async fn release_block(
         &self,
         block_id: &str,
         actor: &str,
         reason: &str,
-    ) -> Result<Option<fds_store::BlockRecord>, StoreError> {
-        let released = self.store.release_block(block_id, actor, reason, self.clock.now()).await?;
-        if let Some(record) = &released {
-            self.blocks.remove(record.block.subscriber.expose(), block_id);
+        allow_days: Option<u32>,
+    ) -> Result<ReleaseOutcome, StoreError> {
+        let now = self.clock.now();
+        let Some(record) = self.store.block(block_id).await? else { return Ok(ReleaseOutcome::NotFound) };
+        if record.released_at.is_some() {
+            return Ok(ReleaseOutcome::NotFound);
         }
-        Ok(released)
+        if record.block.is_high_severity() {
+            let request = self.store.request_block_release(block_id, actor, reason, allow_days, now).await?;
+            return Ok(ReleaseOutcome::Requested(request));
+        }
+        match self.store.release_block(block_id, actor, reason, allow_days, now).await? {
+            Some(release) => {
+                self.apply_release(&release);
+                Ok(ReleaseOutcome::Released(release))
+            }
+            None => Ok(ReleaseOutcome::NotFound),
+        }
+    }
+
+    /// Approves or rejects the pending release `request_id` as `actor` (refused by
+    /// the store for the person who asked); an approval releases the block here at
+    /// once. `None` when there is no such request.
+    pub async fn decide_release(
+        &self,
+        request_id: i64,
+        actor: &str,
+        approve: bool,
+        note: &str,
+    ) -> Result<Option<fds_store::Decided>, StoreError> {
+        let decided =
+            self.store.decide_block_release(request_id, actor, approve, note, self.clock.now()).await?;
+        if let Some(release) = decided.as_ref().and_then(|d| d.release.as_ref()) {
+            self.apply_release(release);
+        }
+        Ok(decided)
+    }
+
+    fn apply_release(&self, release: &fds_store::Release) {
+        let block = &release.block.block;
+        self.blocks.remove(block.subscriber.expose(), &block.block_id);
+        if let Some(allow) = &release.allow {
+            self.allows.prune(self.clock.now());
+            self.allows.insert(allow.subscriber.expose(), allow.allow_id, allow.since, allow.until);
+        }
     }
 
     /// Records a confirmed outcome and, in the same store transaction, its

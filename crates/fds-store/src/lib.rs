@@ -41,6 +41,7 @@ pub mod models;
 pub mod packs;
 mod pii;
 mod postgres;
+pub mod releases;
 pub mod retention;
 pub mod rotation;
 mod schema;
@@ -67,6 +68,7 @@ pub use packs::{
     ChangeState, ChangedFile, NewSuppression, PackVersion, RuleChange, ShadowTally, Suppression,
 };
 pub use postgres::PgStore;
+pub use releases::{AllowEntry, Decided, Release, ReleaseRequest, RequestState, MAX_ALLOW_DAYS};
 pub use retention::{LegalHold, RemovedRows, RetentionPolicy, RetentionReport};
 pub use rotation::{rotate_keys, ResealBatch, RotationOptions, RotationReport, TableRotation};
 pub use sqlite::SqliteStore;

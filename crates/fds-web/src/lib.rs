@@ -80,7 +80,10 @@ impl Application {
         console: console::ConsoleConfig,
     ) -> std::io::Result<Application> {
         let listener = TcpListener::bind(config.listen).await?;
-        let router = console::console_router(pipeline.clone(), console).merge(router(config, pipeline));
+        // One set of backtest jobs: the console's rule pages and `/v1/backtests` see the same.
+        let backtests = Arc::new(backtests::Backtests::default());
+        let router = console::console_router_with(pipeline.clone(), console, backtests.clone())
+            .merge(router_with(config, pipeline, backtests));
         Ok(Application { listener, router })
     }
 
@@ -147,13 +150,17 @@ pub fn ops_router(pipeline: Arc<Pipeline>, extra: MetricsSource) -> Router {
 
 /// The API's routes over `pipeline`.
 pub fn router(config: ApiConfig, pipeline: Arc<Pipeline>) -> Router {
+    router_with(config, pipeline, Arc::default())
+}
+
+fn router_with(config: ApiConfig, pipeline: Arc<Pipeline>, backtests: Arc<backtests::Backtests>) -> Router {
     let http = Arc::new(HttpMetrics::default());
     let state = AppState {
         pipeline,
         http: http.clone(),
         deadline: config.deadline,
         on_deadline: config.on_deadline,
-        backtests: Arc::default(),
+        backtests,
     };
     let api = Router::new()
         .route("/v1/score", post(handlers::score))

@@ -7,9 +7,11 @@ pub(crate) mod audit;
 pub(crate) mod blocks;
 pub(crate) mod cases;
 pub(crate) mod dashboard;
+pub(crate) mod drafts;
 pub(crate) mod models;
 pub(crate) mod rules;
 pub(crate) mod subscriber;
+pub(crate) mod suppressions;
 pub(crate) mod users;
 
 use super::i18n::{tr, Tr};

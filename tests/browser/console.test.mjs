@@ -100,6 +100,23 @@ test("an admin enrols TOTP at the first login, then reaches the audit log", asyn
     assert.ok(await page.locator(`#user-${login}`).count(), `${login} is listed`);
   }
   await shot(page, "03b-users");
+
+  // An API key made here is shown once and is the one the API accepts, in its scope.
+  await page.goto(`${BASE}/console/admin/api-keys`);
+  await page.fill("#create-api-key input[name=name]", "결제 게이트웨이");
+  await page.check("#create-api-key input[value=blocks]");
+  await Promise.all([page.waitForNavigation(), page.click("#create-api-key button")]);
+  const key = (await page.textContent("#new-api-key .mono")).trim();
+  assert.match(key, /^fds_[0-9a-f]{64}$/);
+  await shot(page, "03c-api-key-made");
+  const allowed = await page.request.get(`${BASE}/v1/blocks/01012345678`, { headers: { Authorization: `Bearer ${key}` } });
+  assert.notEqual(allowed.status(), 401, "the API accepts the console's key");
+  const scoped = await page.request.post(`${BASE}/v1/score`, { headers: { Authorization: `Bearer ${key}` }, data: {} });
+  assert.equal(scoped.status(), 401, "but only in its scope");
+  await page.goto(`${BASE}/console/admin/settings`);
+  assert.ok(await page.locator("#settings td", { hasText: "store.url" }).count());
+  assert.equal(await page.locator("#settings td", { hasText: "browser-test-key" }).count(), 0, "secrets hidden");
+  await shot(page, "03d-settings");
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -32,6 +32,7 @@
 //! aggregates and the hourly rollups saves maintain (each backend's
 //! `dashboard.rs` writes and reads them).
 
+pub mod api_keys;
 pub mod audit;
 mod codec;
 pub mod console;
@@ -50,6 +51,7 @@ mod store;
 mod time;
 mod writer;
 
+pub use api_keys::{ApiKeyRecord, ApiScope, NewApiKey};
 pub use audit::{verify_chain, AuditEntry, AuditHead, AuditRecord, ChainBreak, ChainVerifier};
 pub use console::{
     BlockRecord, BlockStatus, Escalation, Language, LoginFailure, NewSession, NewUser, QueueFilter, Role,

@@ -601,4 +601,22 @@ pub trait Store: Send + Sync + 'static {
 
     /// The allow entries that have not ended by `active_at`, oldest first.
     async fn allow_entries(&self, active_at: Timestamp) -> Result<Vec<crate::AllowEntry>, StoreError>;
+
+    // ---- API keys made in the console (`api_keys.rs`) ----
+
+    /// Stores a new key's digest (audited `api_key.create`, never the key). Refused
+    /// for a missing name or scope, a digest that is not hex SHA-256, or one stored.
+    async fn create_api_key(&self, new: &crate::NewApiKey) -> Result<crate::ApiKeyRecord, StoreError>;
+
+    /// Revokes key `key_id` (audited `api_key.revoke`); `None` when there is no such
+    /// unrevoked key.
+    async fn revoke_api_key(
+        &self,
+        key_id: i64,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Option<crate::ApiKeyRecord>, StoreError>;
+
+    /// Every key made in the console, revoked ones included, oldest first.
+    async fn api_keys(&self) -> Result<Vec<crate::ApiKeyRecord>, StoreError>;
 }

@@ -76,6 +76,7 @@ on_both_backends!(
     a_tampered_sealed_value_fails_the_read_with_the_stores_error,
 );
 
+mod api_keys;
 mod console;
 mod dashboard;
 mod models;

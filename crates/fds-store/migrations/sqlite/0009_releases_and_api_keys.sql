@@ -1,5 +1,5 @@
--- Two-person releases of high-severity blocks, and the time-limited allow entries a
--- release may grant (see src/releases.rs).
+-- Two-person releases of high-severity blocks, the time-limited allow entries a
+-- release may grant (see src/releases.rs), and the API keys made in the console.
 
 -- A release waiting for a second person, then decided once. The person who asked
 -- never decides (the CHECK holds even if the code forgot); one pending request per
@@ -34,3 +34,16 @@ CREATE TABLE allow_entries (
     CHECK (until > since)
 );
 CREATE INDEX allow_entries_by_until ON allow_entries (until);
+
+-- API keys made in the console (src/api_keys.rs): only the SHA-256 of a key is kept
+-- (the key is shown once, when made); a revoked key stays listed and is refused.
+CREATE TABLE api_keys (
+    key_id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    name       TEXT    NOT NULL,
+    scopes     TEXT    NOT NULL,
+    digest     TEXT    NOT NULL UNIQUE,
+    created_by TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_by TEXT,
+    revoked_at INTEGER
+);

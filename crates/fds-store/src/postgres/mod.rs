@@ -3,6 +3,7 @@
 //! partitioned by month with partitions created ahead, batches saved with one
 //! `UNNEST` insert per table.
 
+mod api_keys;
 mod audit;
 mod console;
 mod dashboard;
@@ -744,6 +745,23 @@ impl Store for PgStore {
 
     async fn allow_entries(&self, active_at: Timestamp) -> Result<Vec<crate::AllowEntry>, StoreError> {
         releases::allow_entries(&self.pool, &self.vault, active_at).await
+    }
+
+    async fn create_api_key(&self, new: &crate::NewApiKey) -> Result<crate::ApiKeyRecord, StoreError> {
+        api_keys::create(&self.pool, &self.vault, new).await
+    }
+
+    async fn revoke_api_key(
+        &self,
+        key_id: i64,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Option<crate::ApiKeyRecord>, StoreError> {
+        api_keys::revoke(&self.pool, &self.vault, key_id, actor, at).await
+    }
+
+    async fn api_keys(&self) -> Result<Vec<crate::ApiKeyRecord>, StoreError> {
+        api_keys::list(&self.pool).await
     }
 }
 

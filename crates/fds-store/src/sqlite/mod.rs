@@ -1,6 +1,7 @@
 //! The embedded SQLite backend: one database file (or memory), WAL journal, schema
 //! migrated at open. The default store, so `fds demo` runs on a bare machine.
 
+mod api_keys;
 mod audit;
 mod console;
 mod dashboard;
@@ -757,6 +758,23 @@ impl Store for SqliteStore {
 
     async fn allow_entries(&self, active_at: Timestamp) -> Result<Vec<crate::AllowEntry>, StoreError> {
         releases::allow_entries(&self.pool, &self.vault, active_at).await
+    }
+
+    async fn create_api_key(&self, new: &crate::NewApiKey) -> Result<crate::ApiKeyRecord, StoreError> {
+        api_keys::create(&self.pool, &self.vault, new).await
+    }
+
+    async fn revoke_api_key(
+        &self,
+        key_id: i64,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Option<crate::ApiKeyRecord>, StoreError> {
+        api_keys::revoke(&self.pool, &self.vault, key_id, actor, at).await
+    }
+
+    async fn api_keys(&self) -> Result<Vec<crate::ApiKeyRecord>, StoreError> {
+        api_keys::list(&self.pool).await
     }
 }
 

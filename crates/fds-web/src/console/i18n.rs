@@ -254,6 +254,17 @@ labels! {
     release_requested: "고위험 차단이라 다른 분석가의 승인이 필요합니다. 해제 요청 번호:", "A high-severity block: another analyst must approve the release. Request";
     high_severity: "고위험", "High severity";
     allow_for_days: "허용 기간 (일)", "Allow for (days)";
+    nav_api_keys: "API 키", "API keys";
+    nav_settings: "설정", "Settings";
+    api_key_once: "새 API 키입니다. 이 화면에서 한 번만 표시되니 지금 복사하세요:", "The new API key, shown on this page only once — copy it now:";
+    key_id: "키 식별자", "Key id";
+    scopes: "권한 범위", "Scopes";
+    revoked: "폐기됨", "Revoked";
+    revoke: "폐기", "Revoke";
+    create_api_key: "API 키 발급", "Make an API key";
+    api_keys_help: "범위: score (POST /v1/score), blocks (GET /v1/blocks), labels (POST /v1/labels), backtests (/v1/backtests). 키는 해시로만 저장됩니다. 설정 파일의 api.keys 는 모든 범위를 가지며 여기에 나오지 않습니다.", "Scopes: score (POST /v1/score), blocks (GET /v1/blocks), labels (POST /v1/labels), backtests (/v1/backtests). Keys are stored as hashes only. The configured api.keys hold every scope and are not listed here.";
+    settings_help: "이 프로세스의 실제 설정입니다 (읽기 전용, 비밀 값은 숨김). 변경은 설정 파일이나 FDS__ 환경 변수로 하며 다음 시작 때 적용됩니다.", "This process's effective configuration (read only, secrets hidden). Change it in the configuration file or the FDS__ environment variables; it applies at the next start.";
+    setting: "설정 항목", "Setting";
     export_csv: "CSV 내보내기", "Export CSV";
     showing_newest: "최신 순으로 최대 표시 건수:", "Newest first, at most:";
 }

@@ -43,6 +43,9 @@ pub struct ConsoleConfig {
     pub lock_after: u32,
     /// How long a lockout lasts.
     pub lock_for: Duration,
+    /// The process's effective configuration as (key, value) lines for the settings
+    /// page, secrets already hidden by the caller (`fds serve` fills it).
+    pub settings: Vec<(String, String)>,
 }
 
 impl Default for ConsoleConfig {
@@ -55,6 +58,7 @@ impl Default for ConsoleConfig {
             absolute_timeout: Duration::from_secs(12 * 3600),
             lock_after: 5,
             lock_for: Duration::from_secs(15 * 60),
+            settings: Vec::new(),
         }
     }
 }
@@ -65,6 +69,8 @@ pub(crate) struct ConsoleState {
     config: Arc<ConsoleConfig>,
     /// The backtest jobs, shared with `/v1/backtests` when both are served.
     backtests: Arc<crate::backtests::Backtests>,
+    /// The API's keys: the API keys page reloads the stored ones after a change.
+    api_keys: crate::ApiKeys,
 }
 
 impl ConsoleState {
@@ -79,7 +85,7 @@ impl ConsoleState {
 
 /// The console's routes, to be merged at the root (all paths start `/console`).
 pub fn console_router(pipeline: Arc<Pipeline>, config: ConsoleConfig) -> axum::Router {
-    console_router_with(pipeline, config, Arc::default())
+    console_router_with(pipeline, config, Arc::default(), crate::ApiKeys::default())
 }
 
 /// As [`console_router`], with the backtest jobs the API serves too.
@@ -87,8 +93,9 @@ pub(crate) fn console_router_with(
     pipeline: Arc<Pipeline>,
     config: ConsoleConfig,
     backtests: Arc<crate::backtests::Backtests>,
+    api_keys: crate::ApiKeys,
 ) -> axum::Router {
-    routes(ConsoleState { pipeline, config: Arc::new(config), backtests }).into_router()
+    routes(ConsoleState { pipeline, config: Arc::new(config), backtests, api_keys }).into_router()
 }
 
 /// Every console route with the access it needs.
@@ -150,6 +157,14 @@ fn routes(state: ConsoleState) -> Routes {
         .get("/console/admin/users", Access::Needs(ManageUsers), pages::users::page)
         .post("/console/admin/users", Access::Needs(ManageUsers), pages::users::create)
         .post("/console/admin/users/{login}/{change}", Access::Needs(ManageUsers), pages::users::change)
+        .get("/console/admin/api-keys", Access::Needs(ManageApiKeys), pages::api_keys::page)
+        .post("/console/admin/api-keys", Access::Needs(ManageApiKeys), pages::api_keys::create)
+        .post(
+            "/console/admin/api-keys/{key_id}/revoke",
+            Access::Needs(ManageApiKeys),
+            pages::api_keys::revoke,
+        )
+        .get("/console/admin/settings", Access::Needs(ManageApiKeys), pages::settings::page)
         .get("/console/{*rest}", Access::Public, pages::not_found)
 }
 

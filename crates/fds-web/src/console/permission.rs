@@ -32,11 +32,13 @@ pub(crate) enum Permission {
     Suppress,
     /// Make a challenger model its kind's champion.
     PromoteModels,
+    /// Make and revoke API keys; read the effective settings.
+    ManageApiKeys,
 }
 
 #[cfg(test)]
 impl Permission {
-    pub(crate) const ALL: [Permission; 14] = [
+    pub(crate) const ALL: [Permission; 15] = [
         Permission::OwnAccount,
         Permission::ViewDashboard,
         Permission::ViewRules,
@@ -51,6 +53,7 @@ impl Permission {
         Permission::PublishRules,
         Permission::Suppress,
         Permission::PromoteModels,
+        Permission::ManageApiKeys,
     ];
 }
 
@@ -83,7 +86,7 @@ pub(crate) fn granted(role: Role) -> &'static [Permission] {
         ],
         Role::RuleBuilder => &[OwnAccount, ViewDashboard, ViewRules, EditRules, Suppress],
         Role::Publisher => &[OwnAccount, ViewDashboard, ViewRules, PublishRules, PromoteModels],
-        Role::Admin => &[OwnAccount, ViewDashboard, ViewRules, ManageUsers, ViewAudit],
+        Role::Admin => &[OwnAccount, ViewDashboard, ViewRules, ManageUsers, ViewAudit, ManageApiKeys],
         Role::Auditor => &[OwnAccount, ViewDashboard, ViewRules, ViewCases, ViewBlocks, ViewAudit],
     }
 }

@@ -251,6 +251,7 @@ async fn every_route_declares_its_access_and_only_the_login_and_assets_are_publi
         pipeline: console.pipeline.clone(),
         config: Arc::default(),
         backtests: Arc::default(),
+        api_keys: crate::ApiKeys::default(),
     });
     let public = ["/console/static/{file}", "/console/login", "/console/{*rest}"];
     let table = routes.table().to_vec();
@@ -287,6 +288,7 @@ async fn a_route_added_around_the_table_never_serves_its_content() {
         pipeline: console.pipeline.clone(),
         config: Arc::default(),
         backtests: Arc::default(),
+        api_keys: crate::ApiKeys::default(),
     });
     let sneaky = std::mem::take(routes.router_mut())
         .route("/console/sneaky", axum::routing::get(|| async { "secret data" }));
@@ -866,6 +868,7 @@ async fn an_auditor_filters_the_audit_log_and_verifies_its_chain() {
     assert!(!verified.body.contains(KO.audit_broken));
 }
 
+mod admin;
 mod authoring;
 mod models;
 mod releases;

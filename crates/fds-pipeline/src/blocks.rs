@@ -104,6 +104,16 @@ impl AllowIndex {
             .map(|(id, _, until)| (*id, *until))
     }
 
+    /// Holds exactly `entries` (subscriber, id, since, until) from now on: what the
+    /// store holds, read again by every process's rule poll.
+    pub(crate) fn replace(&self, entries: impl IntoIterator<Item = (String, Allowed)>) {
+        let mut fresh: HashMap<String, Vec<Allowed>> = HashMap::new();
+        for (subscriber, entry) in entries {
+            fresh.entry(subscriber).or_default().push(entry);
+        }
+        *self.by_subscriber.write() = fresh;
+    }
+
     /// Forgets the entries that ended before `at`.
     pub(crate) fn prune(&self, at: Timestamp) {
         let mut map = self.by_subscriber.write();
@@ -130,6 +140,11 @@ mod tests {
         assert_eq!(allows.active("01012345678", t(3)), Some((2, t(9))), "the longest wins");
         assert_eq!(allows.active("01099999999", t(3)), None);
         allows.prune(t(6));
+        assert_eq!(allows.active("01012345678", t(3)), Some((2, t(9))));
+        allows.replace([("01099999999".to_string(), (3, t(0), t(9)))]);
+        assert_eq!(allows.active("01012345678", t(3)), None, "replaced by what the store holds");
+        assert_eq!(allows.active("01099999999", t(3)), Some((3, t(9))));
+        allows.replace([("01012345678".to_string(), (2, t(2), t(9)))]);
         assert_eq!(allows.active("01012345678", t(3)), Some((2, t(9))));
         assert_eq!(allows.active("01012345678", t(9)), None, "the end is exclusive");
     }

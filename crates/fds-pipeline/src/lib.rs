@@ -342,8 +342,21 @@ impl Pipeline {
         Ok(true)
     }
 
+    /// Reads the allow entries in force or to come from the store again, so an
+    /// entry granted by another process (the console of another replica) applies
+    /// here too: the rule poll calls it.
+    pub async fn reload_allows(&self) -> Result<usize, StoreError> {
+        let entries = self.store.allow_entries(self.clock.now()).await?;
+        let count = entries.len();
+        self.allows.replace(
+            entries.into_iter().map(|e| (e.subscriber.expose().to_string(), (e.allow_id, e.since, e.until))),
+        );
+        Ok(count)
+    }
+
     /// Polls the store's rule epoch every `every` ([`Pipeline::reload_rules`]) and
-    /// writes the shadow counts; stops when the pipeline is dropped.
+    /// the allow entries ([`Pipeline::reload_allows`]), and writes the shadow counts;
+    /// stops when the pipeline is dropped.
     pub fn spawn_rule_reload(self: &Arc<Self>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
         let pipeline = Arc::downgrade(self);
         tokio::spawn(async move {
@@ -354,6 +367,9 @@ impl Pipeline {
                 let Some(pipeline) = pipeline.upgrade() else { break };
                 if let Err(error) = pipeline.reload_rules().await {
                     tracing::error!(%error, "reloading the rules failed; the live pack stays");
+                }
+                if let Err(error) = pipeline.reload_allows().await {
+                    tracing::error!(%error, "reloading the allow entries failed; the ones held stay");
                 }
                 if let Err(error) = pipeline.flush_shadow_counts().await {
                     tracing::error!(%error, "writing the shadow counts failed; kept for the next try");

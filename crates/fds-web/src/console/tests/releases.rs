@@ -137,3 +137,37 @@ async fn a_release_that_allows_the_subscriber_lowers_their_next_block_to_review_
     let blocked = console.pipeline.decision_for_event("pay-6").await.unwrap().unwrap();
     assert_eq!(blocked.action, fds_core::Action::Block);
 }
+
+#[tokio::test]
+async fn an_allow_entry_granted_on_one_replica_reaches_another_at_its_next_poll() {
+    let console = Console::start().await;
+    console.add_user("kim", &[Role::Analyst]).await;
+    // A second process on the same store, started before the release.
+    let scorer = console.pipeline.scorer();
+    let replica = Pipeline::start(
+        scorer.with_rules(scorer.rules().clone()),
+        Arc::new(InMemoryFeatures::new(scorer.features().clone())),
+        console.pipeline.store().clone(),
+        console.clock.clone(),
+        PipelineConfig::default(),
+    )
+    .await
+    .expect("the replica starts");
+    console.score(Console::payment("pay-1", 0, 10_000)).await;
+    console.score(Console::payment("pay-2", 1, 10_000)).await;
+    console.clock.advance(chrono::Duration::minutes(2));
+    let block = console.pipeline.active_block(SUBSCRIBER).expect("blocked");
+    let kim = console.login("kim").await;
+    let path = format!("/console/blocks/{}/release", block.block_id);
+    console.submit("/console/blocks", &path, &kim, &[("code", "false_positive"), ("allow_days", "3")]).await;
+
+    assert_eq!(replica.reload_allows().await.unwrap(), 1, "the replica reads the entry");
+    // The replica's own velocity state: two payments of the subscriber within an hour.
+    console.clock.advance(chrono::Duration::minutes(120));
+    for (id, minute) in [("pay-r1", 120), ("pay-r2", 121)] {
+        let event = Console::payment(id, minute, 10_000).to_string();
+        replica.submit_json(event.as_bytes()).await.expect("scored");
+    }
+    let decided = replica.decision_for_event("pay-r2").await.unwrap().expect("decided");
+    assert_eq!(decided.action, fds_core::Action::Review, "allowed on the replica too");
+}

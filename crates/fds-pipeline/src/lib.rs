@@ -163,6 +163,11 @@ impl Metrics {
     }
 }
 
+/// How far before its last poll a process reads released blocks again.
+const RELEASE_OVERLAP: chrono::Duration = chrono::Duration::minutes(1);
+/// Released blocks read per poll.
+const RELEASES_PER_POLL: u32 = 10_000;
+
 /// What asking to release a block did.
 #[derive(Debug)]
 pub enum ReleaseOutcome {
@@ -183,6 +188,8 @@ pub struct Pipeline {
     blocks: BlockIndex,
     /// Subscribers allowed for a while by a release: never blocked meanwhile.
     allows: AllowIndex,
+    /// Where the poll of blocks released by other processes has read up to.
+    releases_read: parking_lot::Mutex<fds_core::Timestamp>,
     clock: Arc<dyn Clock>,
     metrics: Metrics,
     /// The latest event time seen (µs since the epoch): idle state is judged against
@@ -257,6 +264,7 @@ impl Pipeline {
             recent: Recent::new(config.recent_capacity),
             blocks,
             allows,
+            releases_read: parking_lot::Mutex::new(clock.now()),
             clock,
             metrics: Metrics::default(),
             watermark,
@@ -354,9 +362,32 @@ impl Pipeline {
         Ok(count)
     }
 
-    /// Polls the store's rule epoch every `every` ([`Pipeline::reload_rules`]) and
-    /// the allow entries ([`Pipeline::reload_allows`]), and writes the shadow counts;
-    /// stops when the pipeline is dropped.
+    /// Forgets the blocks released (by any process) since the last call, re-reading
+    /// [`RELEASE_OVERLAP`] before it so a release stamped by a clock slightly behind
+    /// this one is not missed (forgetting a block twice is harmless). The number of
+    /// releases read.
+    pub async fn reload_releases(&self) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let since = *self.releases_read.lock() - RELEASE_OVERLAP;
+        let released = self.store.blocks_released_since(since, RELEASES_PER_POLL).await?;
+        for record in &released {
+            self.blocks.remove(record.block.subscriber.expose(), &record.block.block_id);
+        }
+        // A full page may leave more: read on from its last release next time.
+        let read_to = match released.last() {
+            Some(last) if released.len() as u32 == RELEASES_PER_POLL => {
+                last.released_at.unwrap_or(now) + RELEASE_OVERLAP
+            }
+            _ => now,
+        };
+        *self.releases_read.lock() = read_to;
+        Ok(released.len())
+    }
+
+    /// Polls the store's rule epoch every `every` ([`Pipeline::reload_rules`]), the
+    /// allow entries ([`Pipeline::reload_allows`]) and the blocks released elsewhere
+    /// ([`Pipeline::reload_releases`]), and writes the shadow counts; stops when the
+    /// pipeline is dropped.
     pub fn spawn_rule_reload(self: &Arc<Self>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
         let pipeline = Arc::downgrade(self);
         tokio::spawn(async move {
@@ -367,6 +398,9 @@ impl Pipeline {
                 let Some(pipeline) = pipeline.upgrade() else { break };
                 if let Err(error) = pipeline.reload_rules().await {
                     tracing::error!(%error, "reloading the rules failed; the live pack stays");
+                }
+                if let Err(error) = pipeline.reload_releases().await {
+                    tracing::error!(%error, "reading the released blocks failed; retried at the next poll");
                 }
                 if let Err(error) = pipeline.reload_allows().await {
                     tracing::error!(%error, "reloading the allow entries failed; the ones held stay");
@@ -508,7 +542,7 @@ impl Pipeline {
     /// (`Block::is_high_severity`), files the release for a second person to approve
     /// ([`Pipeline::decide_release`]). A release is audited in the store's
     /// transaction and stops refusing the subscriber's payments here at once; other
-    /// replicas keep the block in their memory until they restart.
+    /// processes forget the block at their next rule poll ([`Pipeline::reload_releases`]).
     pub async fn release_block(
         &self,
         block_id: &str,

@@ -599,6 +599,14 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<crate::ReleaseRequest>, StoreError>;
 
+    /// Up to `limit` blocks released at or after `since`, oldest release first: what a
+    /// process polls to forget the blocks another process released.
+    async fn blocks_released_since(
+        &self,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<BlockRecord>, StoreError>;
+
     /// The allow entries that have not ended by `active_at`, oldest first.
     async fn allow_entries(&self, active_at: Timestamp) -> Result<Vec<crate::AllowEntry>, StoreError>;
 

@@ -35,6 +35,10 @@ CREATE TABLE allow_entries (
 );
 CREATE INDEX allow_entries_by_until ON allow_entries (until);
 
+-- Every process reads the blocks released since its last poll (a release made by
+-- another replica stops refusing payments there too).
+CREATE INDEX blocks_by_released_at ON blocks (released_at) WHERE released_at IS NOT NULL;
+
 -- API keys made in the console (src/api_keys.rs): only the SHA-256 of a key is kept
 -- (the key is shown once, when made); a revoked key stays listed and is refused.
 CREATE TABLE api_keys (

@@ -605,3 +605,20 @@ pub(super) async fn block(
 ) -> Result<Option<BlockRecord>, StoreError> {
     block_in(&mut *pool.acquire().await?, vault, block_id).await
 }
+
+pub(super) async fn blocks_released_since(
+    pool: &SqlitePool,
+    vault: &Vault,
+    since: Timestamp,
+    limit: u32,
+) -> Result<Vec<BlockRecord>, StoreError> {
+    let rows: Vec<BlockReleaseRow<i64>> = sqlx::query_as(&format!(
+        "SELECT {BLOCK_COLUMNS} FROM blocks WHERE released_at IS NOT NULL AND released_at >= ? \
+         ORDER BY released_at, block_id LIMIT ?"
+    ))
+    .bind(to_micros(since))
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(|row| console::block_record(vault, row, ts("blocks"))).collect()
+}

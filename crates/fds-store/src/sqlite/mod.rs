@@ -756,6 +756,14 @@ impl Store for SqliteStore {
         releases::release_requests(&self.pool, pending_only, limit).await
     }
 
+    async fn blocks_released_since(
+        &self,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<BlockRecord>, StoreError> {
+        console::blocks_released_since(&self.pool, &self.vault, since, limit).await
+    }
+
     async fn allow_entries(&self, active_at: Timestamp) -> Result<Vec<crate::AllowEntry>, StoreError> {
         releases::allow_entries(&self.pool, &self.vault, active_at).await
     }

@@ -12,6 +12,7 @@ on_both_backends!(
     an_approved_request_releases_the_block_and_grants_its_allow_entry_in_one_step,
     a_rejected_request_leaves_the_block_in_force,
     a_direct_release_can_allow_the_subscriber_for_a_limited_time,
+    released_blocks_are_read_back_from_a_point_in_time,
 );
 
 /// Saves one block decision and returns its block id.
@@ -119,4 +120,19 @@ async fn a_direct_release_can_allow_the_subscriber_for_a_limited_time(s: Subject
     assert_eq!(store.allow_entries(now + chrono::Duration::days(1)).await.unwrap(), [allow]);
     let refused = store.release_block(&block_id, "kim", "x", Some(0), now).await;
     assert!(matches!(refused, Err(StoreError::Refused(_))), "zero days is refused before anything");
+}
+
+async fn released_blocks_are_read_back_from_a_point_in_time(s: Subject) {
+    let first = stored_block(&s, "e-1", "01011110000").await;
+    let second = stored_block(&s, "e-2", "01022220000").await;
+    let store = s.store;
+    store.release_block(&first, "kim", "duplicate", None, t0() + minutes(10)).await.unwrap();
+    store.release_block(&second, "kim", "duplicate", None, t0() + minutes(20)).await.unwrap();
+    let ids =
+        |records: Vec<crate::BlockRecord>| records.into_iter().map(|r| r.block.block_id).collect::<Vec<_>>();
+
+    assert_eq!(ids(store.blocks_released_since(t0(), 10).await.unwrap()), [first.clone(), second.clone()]);
+    assert_eq!(ids(store.blocks_released_since(t0() + minutes(15), 10).await.unwrap()), [second]);
+    assert_eq!(ids(store.blocks_released_since(t0(), 1).await.unwrap()), [first]);
+    assert!(store.blocks_released_since(t0() + minutes(30), 10).await.unwrap().is_empty());
 }

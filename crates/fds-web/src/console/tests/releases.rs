@@ -171,3 +171,33 @@ async fn an_allow_entry_granted_on_one_replica_reaches_another_at_its_next_poll(
     let decided = replica.decision_for_event("pay-r2").await.unwrap().expect("decided");
     assert_eq!(decided.action, fds_core::Action::Review, "allowed on the replica too");
 }
+
+#[tokio::test]
+async fn a_block_released_on_one_replica_is_forgotten_by_another_at_its_next_poll() {
+    let console = Console::start().await;
+    console.add_user("kim", &[Role::Analyst]).await;
+    console.score(Console::payment("pay-1", 0, 10_000)).await;
+    console.score(Console::payment("pay-2", 1, 10_000)).await;
+    console.clock.advance(chrono::Duration::minutes(2));
+    // A second process on the same store, which loads the block at its start.
+    let scorer = console.pipeline.scorer();
+    let replica = Pipeline::start(
+        scorer.with_rules(scorer.rules().clone()),
+        Arc::new(InMemoryFeatures::new(scorer.features().clone())),
+        console.pipeline.store().clone(),
+        console.clock.clone(),
+        PipelineConfig::default(),
+    )
+    .await
+    .expect("the replica starts");
+    let block = replica.active_block(SUBSCRIBER).expect("the replica refuses the subscriber");
+    assert_eq!(replica.reload_releases().await.unwrap(), 0);
+    let kim = console.login("kim").await;
+    let path = format!("/console/blocks/{}/release", block.block_id);
+
+    console.submit("/console/blocks", &path, &kim, &[("code", "customer_verified")]).await;
+
+    assert!(replica.active_block(SUBSCRIBER).is_some(), "until its poll");
+    assert_eq!(replica.reload_releases().await.unwrap(), 1);
+    assert!(replica.active_block(SUBSCRIBER).is_none(), "forgotten at its poll");
+}

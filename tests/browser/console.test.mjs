@@ -100,6 +100,23 @@ test("an admin enrols TOTP at the first login, then reaches the audit log", asyn
     assert.ok(await page.locator(`#user-${login}`).count(), `${login} is listed`);
   }
   await shot(page, "03b-users");
+
+  // An API key made here is shown once and is the one the API accepts, in its scope.
+  await page.goto(`${BASE}/console/admin/api-keys`);
+  await page.fill("#create-api-key input[name=name]", "결제 게이트웨이");
+  await page.check("#create-api-key input[value=blocks]");
+  await Promise.all([page.waitForNavigation(), page.click("#create-api-key button")]);
+  const key = (await page.textContent("#new-api-key .mono")).trim();
+  assert.match(key, /^fds_[0-9a-f]{64}$/);
+  await shot(page, "03c-api-key-made");
+  const allowed = await page.request.get(`${BASE}/v1/blocks/01012345678`, { headers: { Authorization: `Bearer ${key}` } });
+  assert.notEqual(allowed.status(), 401, "the API accepts the console's key");
+  const scoped = await page.request.post(`${BASE}/v1/score`, { headers: { Authorization: `Bearer ${key}` }, data: {} });
+  assert.equal(scoped.status(), 401, "but only in its scope");
+  await page.goto(`${BASE}/console/admin/settings`);
+  assert.ok(await page.locator("#settings td", { hasText: "store.url" }).count());
+  assert.equal(await page.locator("#settings td", { hasText: "browser-test-key" }).count(), 0, "secrets hidden");
+  await shot(page, "03d-settings");
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -184,6 +201,107 @@ test("the language switch turns every page English and back, and blocks list", a
   assert.equal(new URL(page.url()).pathname, "/console/blocks", "back where the switch was pressed");
   assert.deepEqual(errors, []);
   await context.close();
+});
+
+/** Enrols the second factor of an account at its first login (it lands on /console/enrol). */
+async function enrol(page) {
+  assert.equal(new URL(page.url()).pathname, "/console/enrol");
+  const secret = (await page.textContent("#totp-secret")).trim();
+  await page.fill("#code", totp(secret, Date.now() / 1000));
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  assert.equal(new URL(page.url()).pathname, "/console/dashboard");
+}
+
+test("a builder's draft is checked, backtested and published by a publisher", async () => {
+  const builder = await open();
+  let page = builder.page;
+  page.on("dialog", (dialog) => dialog.accept());
+  await login(page, "builder", process.env.BUILDER_PASSWORD);
+  await page.goto(`${BASE}/console/rules`);
+  await Promise.all([page.waitForNavigation(), page.click("#rule-cba_big_gift_card a")]);
+  const body = await page.inputValue("#draft-body");
+  assert.match(body, /e\.amount > 300000/);
+  await page.fill("#draft-body", body.replace("e.amount > 300000", "e.amount >"));
+  await Promise.all([page.waitForNavigation(), page.click("#check-draft")]);
+  assert.ok(await page.locator("#check-result.bad").count(), "a syntax error fails the check");
+  await page.fill("#draft-body", body.replace("300000", "100000"));
+  await Promise.all([page.waitForNavigation(), page.click("#check-draft")]);
+  assert.ok(await page.locator("#check-result.ok").count(), "the fixed rule passes every fixture");
+  await shot(page, "15-draft-editor-checked");
+  await page.fill("#draft-title", "상품권 기준 금액 인하");
+  await Promise.all([page.waitForNavigation(), page.click("#save-draft")]);
+  const draftUrl = page.url();
+  assert.match(new URL(draftUrl).pathname, /^\/console\/rules\/drafts\/\d+$/);
+  assert.equal(await page.textContent("#draft-author"), "builder");
+  assert.equal(await page.locator("#publish-form").count(), 0, "a builder cannot publish");
+  assert.ok(await page.locator("pre.diff", { hasText: "100000" }).count());
+  await shot(page, "16-draft");
+  await Promise.all([page.waitForNavigation(), page.click("#backtest-form button")]);
+  assert.match(new URL(page.url()).pathname, /^\/console\/rules\/backtests\/\d+$/);
+  await reloadUntil(page, "#backtest-state[data-state='done']", 30_000);
+  assert.ok(await page.locator("#transitions").count(), "the result table");
+  await shot(page, "17-backtest");
+  assert.deepEqual(builder.errors, []);
+  await builder.context.close();
+
+  const publisher = await open();
+  page = publisher.page;
+  page.on("dialog", (dialog) => dialog.accept());
+  await login(page, "publisher", process.env.PUBLISHER_PASSWORD);
+  await enrol(page);
+  await page.goto(draftUrl);
+  assert.equal(await page.locator("#publish-blocked").count(), 0);
+  await Promise.all([page.waitForNavigation(), page.click("#publish")]);
+  assert.match(await page.textContent("#draft-message.ok"), /v2-/);
+  await shot(page, "18-draft-published");
+  await page.goto(`${BASE}/console/rules`);
+  assert.match(await page.textContent("#live-version"), /^v2-/);
+  await page.goto(`${BASE}/console/rules/versions/2`);
+  assert.ok(await page.locator("pre.diff", { hasText: "100000" }).count());
+  await shot(page, "19-version-diff");
+  await page.goto(`${BASE}/console/rules/suppressions`);
+  await shot(page, "20-suppressions");
+  await page.goto(`${BASE}/console/models`);
+  await shot(page, "21-models-publisher");
+  assert.deepEqual(publisher.errors, []);
+  await publisher.context.close();
+});
+
+test("a high-severity release needs a second analyst's approval", async () => {
+  const first = await open();
+  let page = first.page;
+  page.on("dialog", (dialog) => dialog.accept());
+  await login(page, "analyst", process.env.ANALYST_PASSWORD);
+  await page.goto(`${BASE}/console/blocks?status=active`);
+  await reloadUntil(page, "#blocks td:has-text('010-****-6666')");
+  const line = page.locator("#blocks tr", { hasText: "010-****-6666" }).filter({ has: page.locator("strong.action-block") });
+  assert.equal(await line.count(), 1, "the whole-line block is marked high severity");
+  await line.locator("select[name=code]").selectOption("customer_verified");
+  await line.locator("input[name=allow_days]").fill("3");
+  await Promise.all([page.waitForNavigation(), line.locator("button[type=submit]").click()]);
+  assert.ok(await page.locator("#release-requested").count(), "the release waits for a second analyst");
+  assert.ok(await page.locator("#release-requests tr", { hasText: "010-****-6666" }).count());
+  assert.equal(await page.locator("#release-requests form[action$='/approve']").count(), 0, "not offered to the asker");
+  await shot(page, "22-release-requested");
+  assert.deepEqual(first.errors, []);
+  await first.context.close();
+
+  const second = await open();
+  page = second.page;
+  page.on("dialog", (dialog) => dialog.accept());
+  await login(page, "analyst2", process.env.ANALYST2_PASSWORD);
+  await page.goto(`${BASE}/console/blocks`);
+  const request = page.locator("#release-requests tr", { hasText: "010-****-6666" });
+  await request.locator("form[action$='/approve'] input[name=note]").fill("고객 통화로 본인 확인");
+  await Promise.all([page.waitForNavigation(), request.locator("form[action$='/approve'] button").click()]);
+  assert.equal(new URL(page.url()).searchParams.get("status"), "released");
+  const released = page.locator("#blocks tr", { hasText: "010-****-6666" }).filter({ hasText: "approved by analyst2" });
+  assert.equal(await released.count(), 1, "released in the asker's name, approved by the second analyst");
+  await shot(page, "23-release-approved");
+  await page.goto(`${BASE}/console/dashboard`);
+  assert.ok(await page.locator("#model-drift").count(), "the dashboard has the drift tile");
+  assert.deepEqual(second.errors, []);
+  await second.context.close();
 });
 
 test("logging out ends the session: the dashboard asks for a login again", async () => {

@@ -42,6 +42,41 @@ impl Config {
     pub(crate) fn keys(&self) -> ApiKeys {
         ApiKeys::new(&self.api_keys.0)
     }
+
+    /// What the console's settings page shows of `fds serve`'s configuration: the
+    /// effective values, secrets hidden (the API keys counted, the store password
+    /// replaced, the vault's key ids only).
+    pub(crate) fn settings_lines(&self) -> Vec<(String, String)> {
+        let secs = |d: Duration| format!("{}s", d.as_secs());
+        let vault_ids: Vec<&str> = self.vault.key_ids().map(|id| id.as_str()).collect();
+        vec![
+            ("server.listen".into(), self.listen.to_string()),
+            ("store.url".into(), redacted_url(&self.store_url)),
+            ("api.keys".into(), format!("{} configured (hidden)", self.api_keys.0.len())),
+            ("api.deadline_ms".into(), self.deadline.as_millis().to_string()),
+            (
+                "api.on_deadline".into(),
+                match self.on_deadline {
+                    Degraded::Allow => "allow".into(),
+                    Degraded::Error => "error".into(),
+                },
+            ),
+            ("rules.dir".into(), self.rules_dir.display().to_string()),
+            ("log.level".into(), self.log.level.clone()),
+            ("log.json".into(), self.log.json.to_string()),
+            ("vault.active_key".into(), self.vault.active_key_id().as_str().to_string()),
+            ("vault.keys".into(), format!("{} (key material hidden)", vault_ids.join(", "))),
+            ("retention.enabled".into(), self.retention.enabled.to_string()),
+            ("retention.interval".into(), secs(self.retention.interval)),
+            ("retention.dry_run".into(), self.retention.dry_run.to_string()),
+            ("models.poll_every".into(), secs(self.models.poll_every)),
+            ("models.drift_every".into(), secs(self.models.drift_every)),
+            ("models.psi_alert".into(), self.models.psi_alert.to_string()),
+            ("console.secure_cookies".into(), self.console.secure_cookies.to_string()),
+            ("console.idle_timeout".into(), secs(self.console.idle_timeout)),
+            ("console.absolute_timeout".into(), secs(self.console.absolute_timeout)),
+        ]
+    }
 }
 
 /// `url` with any password replaced by `***`, for messages and logs.
@@ -613,6 +648,27 @@ mod tests {
         assert_eq!(config.vault.key_ids().map(|id| id.as_str()).collect::<Vec<_>>(), ["k0", "k1"]);
         let shown = format!("{config:?}");
         assert!(!shown.contains("1111111111") && !shown.contains("2222222222"), "{shown}");
+    }
+
+    #[test]
+    fn the_settings_page_lines_hide_every_secret() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("FDS__API__KEYS", "env-key-0123456789,env-key-9876543210"),
+                ("FDS__STORE__URL", "postgres://fds:s3cret@db:5432/fds"),
+            ]),
+        )
+        .expect("valid");
+        let lines = config.settings_lines();
+        let shown = format!("{lines:?}");
+        for secret in ["env-key-0123456789", "s3cret", "1111111111", "2222222222"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        let value = |key: &str| lines.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        assert_eq!(value("api.keys"), Some("2 configured (hidden)"));
+        assert_eq!(value("store.url"), Some("postgres://fds:***@db:5432/fds"));
+        assert_eq!(value("vault.active_key"), Some("k1"));
     }
 
     #[test]

@@ -36,7 +36,9 @@ async fn serve(config: Config) -> Result<()> {
         deadline: config.deadline,
         on_deadline: config.on_deadline,
     };
-    let app = Application::build_with_console(api, pipeline.clone(), config.console.clone())
+    let console =
+        fds_web::console::ConsoleConfig { settings: config.settings_lines(), ..config.console.clone() };
+    let app = Application::build_with_console(api, pipeline.clone(), console)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     tracing::info!(addr = %app.local_addr()?, rules, rules_version = %version, "fds api listening");

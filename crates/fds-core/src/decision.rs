@@ -123,6 +123,10 @@ pub enum Reason {
     /// A rule that hit but was silenced for this event's subscriber or one of its
     /// entities by an analyst's suppression: it added nothing to the decision.
     Suppressed { rule_id: String, suppression_id: i64, until: Timestamp },
+    /// The subscriber holds a time-limited allow entry (granted with the release of
+    /// an earlier block): a decision that would block is lowered to review and makes
+    /// no block.
+    Allowed { allow_id: i64, until: Timestamp },
 }
 
 /// An active (or expired) block on a subscriber.
@@ -141,6 +145,14 @@ pub struct Block {
 impl Block {
     pub fn is_active(&self, at: Timestamp) -> bool {
         self.since <= at && at < self.until
+    }
+
+    /// Whether releasing this block needs a second person's approval: a block of
+    /// the whole line (`scope = all`: calls, data and payments cut off — what the
+    /// rules decide for voice phishing, SIM-swap takeover and identity theft) is high
+    /// severity; a payments-only block is not.
+    pub fn is_high_severity(&self) -> bool {
+        self.scope == BlockScope::All
     }
 
     /// Whether a payment must be refused under this block.

@@ -1,5 +1,8 @@
 //! The active blocks, held in memory so the payment systems' block check never waits
 //! on the store. Loaded from the store at start, updated by every block decision.
+//! Beside them, the allow entries (a subscriber allowed for a while by the release
+//! of an earlier block): the scoring path asks [`AllowIndex::active`] before it lets
+//! a decision block.
 
 use fds_core::{Block, BlockScope, Timestamp};
 use parking_lot::RwLock;
@@ -70,5 +73,79 @@ impl BlockIndex {
             }
         }
         (payments, all)
+    }
+}
+
+/// One allow entry: (allow id, since, until).
+type Allowed = (i64, Timestamp, Timestamp);
+
+/// The allow entries in force or to come, by subscriber.
+#[derive(Default)]
+pub(crate) struct AllowIndex {
+    by_subscriber: RwLock<HashMap<String, Vec<Allowed>>>,
+}
+
+impl AllowIndex {
+    pub(crate) fn insert(&self, subscriber: &str, allow_id: i64, since: Timestamp, until: Timestamp) {
+        let mut map = self.by_subscriber.write();
+        let list = map.entry(subscriber.to_string()).or_default();
+        if !list.iter().any(|(id, _, _)| *id == allow_id) {
+            list.push((allow_id, since, until));
+        }
+    }
+
+    /// The allow entry covering `subscriber` at `at` that lasts longest: (id, until).
+    pub(crate) fn active(&self, subscriber: &str, at: Timestamp) -> Option<(i64, Timestamp)> {
+        let map = self.by_subscriber.read();
+        map.get(subscriber)?
+            .iter()
+            .filter(|(_, since, until)| *since <= at && at < *until)
+            .max_by_key(|(_, _, until)| *until)
+            .map(|(id, _, until)| (*id, *until))
+    }
+
+    /// Holds exactly `entries` (subscriber, id, since, until) from now on: what the
+    /// store holds, read again by every process's rule poll.
+    pub(crate) fn replace(&self, entries: impl IntoIterator<Item = (String, Allowed)>) {
+        let mut fresh: HashMap<String, Vec<Allowed>> = HashMap::new();
+        for (subscriber, entry) in entries {
+            fresh.entry(subscriber).or_default().push(entry);
+        }
+        *self.by_subscriber.write() = fresh;
+    }
+
+    /// Forgets the entries that ended before `at`.
+    pub(crate) fn prune(&self, at: Timestamp) {
+        let mut map = self.by_subscriber.write();
+        map.retain(|_, list| {
+            list.retain(|(_, _, until)| *until > at);
+            !list.is_empty()
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn an_allow_entry_covers_its_subscriber_only_between_its_start_and_end() {
+        let t = |h: u32| chrono::Utc.with_ymd_and_hms(2026, 12, 1, h, 0, 0).single().expect("valid");
+        let allows = AllowIndex::default();
+        allows.insert("01012345678", 1, t(1), t(5));
+        allows.insert("01012345678", 2, t(2), t(9));
+        assert_eq!(allows.active("01012345678", t(0)), None);
+        assert_eq!(allows.active("01012345678", t(1)), Some((1, t(5))));
+        assert_eq!(allows.active("01012345678", t(3)), Some((2, t(9))), "the longest wins");
+        assert_eq!(allows.active("01099999999", t(3)), None);
+        allows.prune(t(6));
+        assert_eq!(allows.active("01012345678", t(3)), Some((2, t(9))));
+        allows.replace([("01099999999".to_string(), (3, t(0), t(9)))]);
+        assert_eq!(allows.active("01012345678", t(3)), None, "replaced by what the store holds");
+        assert_eq!(allows.active("01099999999", t(3)), Some((3, t(9))));
+        allows.replace([("01012345678".to_string(), (2, t(2), t(9)))]);
+        assert_eq!(allows.active("01012345678", t(3)), Some((2, t(9))));
+        assert_eq!(allows.active("01012345678", t(9)), None, "the end is exclusive");
     }
 }

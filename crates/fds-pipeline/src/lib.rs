@@ -20,7 +20,7 @@ pub mod rulebook;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 
-use blocks::BlockIndex;
+use blocks::{AllowIndex, BlockIndex};
 use fds_core::{Action, Block, Decision, Event, Invalid, Label};
 use fds_features::FeatureStore;
 use fds_scoring::Scorer;
@@ -163,6 +163,22 @@ impl Metrics {
     }
 }
 
+/// How far before its last poll a process reads released blocks again.
+const RELEASE_OVERLAP: chrono::Duration = chrono::Duration::minutes(1);
+/// Released blocks read per poll.
+const RELEASES_PER_POLL: u32 = 10_000;
+
+/// What asking to release a block did.
+#[derive(Debug)]
+pub enum ReleaseOutcome {
+    /// Released (with the allow entry, if one was asked for).
+    Released(fds_store::Release),
+    /// A high-severity block: the release waits for a second person.
+    Requested(fds_store::ReleaseRequest),
+    /// No such block, or it is released already.
+    NotFound,
+}
+
 pub struct Pipeline {
     scorer: RwLock<Arc<Scorer>>,
     features: Arc<dyn FeatureStore>,
@@ -170,6 +186,10 @@ pub struct Pipeline {
     writer: BatchWriter,
     recent: Recent,
     blocks: BlockIndex,
+    /// Subscribers allowed for a while by a release: never blocked meanwhile.
+    allows: AllowIndex,
+    /// Where the poll of blocks released by other processes has read up to.
+    releases_read: parking_lot::Mutex<fds_core::Timestamp>,
     clock: Arc<dyn Clock>,
     metrics: Metrics,
     /// The latest event time seen (µs since the epoch): idle state is judged against
@@ -224,6 +244,10 @@ impl Pipeline {
         for block in store.active_blocks(clock.now()).await? {
             blocks.insert(block);
         }
+        let allows = AllowIndex::default();
+        for entry in store.allow_entries(clock.now()).await? {
+            allows.insert(entry.subscriber.expose(), entry.allow_id, entry.since, entry.until);
+        }
         if config.warm_up {
             let from = clock.now() - scorer.features().longest_window();
             let replayed = warm_up(store.as_ref(), features.as_ref(), from).await?;
@@ -239,6 +263,8 @@ impl Pipeline {
             writer,
             recent: Recent::new(config.recent_capacity),
             blocks,
+            allows,
+            releases_read: parking_lot::Mutex::new(clock.now()),
             clock,
             metrics: Metrics::default(),
             watermark,
@@ -324,8 +350,44 @@ impl Pipeline {
         Ok(true)
     }
 
-    /// Polls the store's rule epoch every `every` ([`Pipeline::reload_rules`]) and
-    /// writes the shadow counts; stops when the pipeline is dropped.
+    /// Reads the allow entries in force or to come from the store again, so an
+    /// entry granted by another process (the console of another replica) applies
+    /// here too: the rule poll calls it.
+    pub async fn reload_allows(&self) -> Result<usize, StoreError> {
+        let entries = self.store.allow_entries(self.clock.now()).await?;
+        let count = entries.len();
+        self.allows.replace(
+            entries.into_iter().map(|e| (e.subscriber.expose().to_string(), (e.allow_id, e.since, e.until))),
+        );
+        Ok(count)
+    }
+
+    /// Forgets the blocks released (by any process) since the last call, re-reading
+    /// [`RELEASE_OVERLAP`] before it so a release stamped by a clock slightly behind
+    /// this one is not missed (forgetting a block twice is harmless). The number of
+    /// releases read.
+    pub async fn reload_releases(&self) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let since = *self.releases_read.lock() - RELEASE_OVERLAP;
+        let released = self.store.blocks_released_since(since, RELEASES_PER_POLL).await?;
+        for record in &released {
+            self.blocks.remove(record.block.subscriber.expose(), &record.block.block_id);
+        }
+        // A full page may leave more: read on from its last release next time.
+        let read_to = match released.last() {
+            Some(last) if released.len() as u32 == RELEASES_PER_POLL => {
+                last.released_at.unwrap_or(now) + RELEASE_OVERLAP
+            }
+            _ => now,
+        };
+        *self.releases_read.lock() = read_to;
+        Ok(released.len())
+    }
+
+    /// Polls the store's rule epoch every `every` ([`Pipeline::reload_rules`]), the
+    /// allow entries ([`Pipeline::reload_allows`]) and the blocks released elsewhere
+    /// ([`Pipeline::reload_releases`]), and writes the shadow counts; stops when the
+    /// pipeline is dropped.
     pub fn spawn_rule_reload(self: &Arc<Self>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
         let pipeline = Arc::downgrade(self);
         tokio::spawn(async move {
@@ -336,6 +398,12 @@ impl Pipeline {
                 let Some(pipeline) = pipeline.upgrade() else { break };
                 if let Err(error) = pipeline.reload_rules().await {
                     tracing::error!(%error, "reloading the rules failed; the live pack stays");
+                }
+                if let Err(error) = pipeline.reload_releases().await {
+                    tracing::error!(%error, "reading the released blocks failed; retried at the next poll");
+                }
+                if let Err(error) = pipeline.reload_allows().await {
+                    tracing::error!(%error, "reloading the allow entries failed; the ones held stay");
                 }
                 if let Err(error) = pipeline.flush_shadow_counts().await {
                     tracing::error!(%error, "writing the shadow counts failed; kept for the next try");
@@ -436,6 +504,14 @@ impl Pipeline {
                 tracing::warn!(rule_id = %error.rule_id, error = %error.message, event_id = %event.event_id, "rule failed and was skipped");
             }
             let mut decision = scored.decision;
+            if decision.action == Action::Block {
+                if let Some((allow_id, until)) = self.allows.active(decision.subscriber.expose(), now) {
+                    // Allowed after a release: reviewed by an analyst, never blocked.
+                    decision.action = Action::Review;
+                    decision.block = None;
+                    decision.reasons.push(fds_core::Reason::Allowed { allow_id, until });
+                }
+            }
             let elapsed = started.elapsed();
             decision.latency_us = elapsed.as_micros().min(u128::from(u64::MAX)) as u64;
             self.metrics.latency.observe(elapsed.as_secs_f64());
@@ -461,21 +537,62 @@ impl Pipeline {
         self.blocks.active(subscriber, self.clock.now())
     }
 
-    /// Releases block `block_id` (audited `block.release` by `actor` with `reason`,
-    /// in the store's transaction) and stops refusing the subscriber's payments
-    /// here at once. `None` when there is no such unreleased block. Other replicas
-    /// keep the block in their memory until they restart.
+    /// Releases block `block_id` by `actor` with `reason` (allowing its subscriber
+    /// for `allow_days` after, if given), or, for a high-severity block
+    /// (`Block::is_high_severity`), files the release for a second person to approve
+    /// ([`Pipeline::decide_release`]). A release is audited in the store's
+    /// transaction and stops refusing the subscriber's payments here at once; other
+    /// processes forget the block at their next rule poll ([`Pipeline::reload_releases`]).
     pub async fn release_block(
         &self,
         block_id: &str,
         actor: &str,
         reason: &str,
-    ) -> Result<Option<fds_store::BlockRecord>, StoreError> {
-        let released = self.store.release_block(block_id, actor, reason, self.clock.now()).await?;
-        if let Some(record) = &released {
-            self.blocks.remove(record.block.subscriber.expose(), block_id);
+        allow_days: Option<u32>,
+    ) -> Result<ReleaseOutcome, StoreError> {
+        let now = self.clock.now();
+        let Some(record) = self.store.block(block_id).await? else { return Ok(ReleaseOutcome::NotFound) };
+        if record.released_at.is_some() {
+            return Ok(ReleaseOutcome::NotFound);
         }
-        Ok(released)
+        if record.block.is_high_severity() {
+            let request = self.store.request_block_release(block_id, actor, reason, allow_days, now).await?;
+            return Ok(ReleaseOutcome::Requested(request));
+        }
+        match self.store.release_block(block_id, actor, reason, allow_days, now).await? {
+            Some(release) => {
+                self.apply_release(&release);
+                Ok(ReleaseOutcome::Released(release))
+            }
+            None => Ok(ReleaseOutcome::NotFound),
+        }
+    }
+
+    /// Approves or rejects the pending release `request_id` as `actor` (refused by
+    /// the store for the person who asked); an approval releases the block here at
+    /// once. `None` when there is no such request.
+    pub async fn decide_release(
+        &self,
+        request_id: i64,
+        actor: &str,
+        approve: bool,
+        note: &str,
+    ) -> Result<Option<fds_store::Decided>, StoreError> {
+        let decided =
+            self.store.decide_block_release(request_id, actor, approve, note, self.clock.now()).await?;
+        if let Some(release) = decided.as_ref().and_then(|d| d.release.as_ref()) {
+            self.apply_release(release);
+        }
+        Ok(decided)
+    }
+
+    fn apply_release(&self, release: &fds_store::Release) {
+        let block = &release.block.block;
+        self.blocks.remove(block.subscriber.expose(), &block.block_id);
+        if let Some(allow) = &release.allow {
+            self.allows.prune(self.clock.now());
+            self.allows.insert(allow.subscriber.expose(), allow.allow_id, allow.since, allow.until);
+        }
     }
 
     /// Records a confirmed outcome and, in the same store transaction, its

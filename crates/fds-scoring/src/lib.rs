@@ -300,7 +300,7 @@ fn reason_points(reason: &Reason) -> f64 {
     match reason {
         Reason::Rule { score, .. } => *score,
         Reason::Model { contribution, .. } => *contribution,
-        Reason::Suppressed { .. } => 0.0,
+        Reason::Suppressed { .. } | Reason::Allowed { .. } => 0.0,
     }
 }
 
@@ -452,6 +452,7 @@ types = ["payment"]
                 Reason::Rule { rule_id, .. } => rule_id.as_str(),
                 Reason::Model { model, .. } => model.as_str(),
                 Reason::Suppressed { rule_id, .. } => rule_id.as_str(),
+                Reason::Allowed { .. } => "allowed",
             })
             .collect();
         assert_eq!(ids, ["strong", "weak"]);

@@ -213,7 +213,7 @@ impl Rollup {
                 .iter()
                 .filter_map(|reason| match reason {
                     Reason::Rule { rule_id, family, .. } => Some((rule_id.as_str(), family.as_str())),
-                    Reason::Model { .. } | Reason::Suppressed { .. } => None,
+                    Reason::Model { .. } | Reason::Suppressed { .. } | Reason::Allowed { .. } => None,
                 })
                 .collect();
             let families: BTreeSet<&str> = rules.iter().map(|(_, family)| *family).collect();

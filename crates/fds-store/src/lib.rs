@@ -32,6 +32,7 @@
 //! aggregates and the hourly rollups saves maintain (each backend's
 //! `dashboard.rs` writes and reads them).
 
+pub mod api_keys;
 pub mod audit;
 mod codec;
 pub mod console;
@@ -41,6 +42,7 @@ pub mod models;
 pub mod packs;
 mod pii;
 mod postgres;
+pub mod releases;
 pub mod retention;
 pub mod rotation;
 mod schema;
@@ -49,6 +51,7 @@ mod store;
 mod time;
 mod writer;
 
+pub use api_keys::{ApiKeyRecord, ApiScope, NewApiKey};
 pub use audit::{verify_chain, AuditEntry, AuditHead, AuditRecord, ChainBreak, ChainVerifier};
 pub use console::{
     BlockRecord, BlockStatus, Escalation, Language, LoginFailure, NewSession, NewUser, QueueFilter, Role,
@@ -67,6 +70,7 @@ pub use packs::{
     ChangeState, ChangedFile, NewSuppression, PackVersion, RuleChange, ShadowTally, Suppression,
 };
 pub use postgres::PgStore;
+pub use releases::{AllowEntry, Decided, Release, ReleaseRequest, RequestState, MAX_ALLOW_DAYS};
 pub use retention::{LegalHold, RemovedRows, RetentionPolicy, RetentionReport};
 pub use rotation::{rotate_keys, ResealBatch, RotationOptions, RotationReport, TableRotation};
 pub use sqlite::SqliteStore;

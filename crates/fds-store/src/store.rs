@@ -551,13 +551,80 @@ pub trait Store: Send + Sync + 'static {
     async fn block(&self, block_id: &str) -> Result<Option<BlockRecord>, StoreError>;
 
     /// Releases the unreleased block `block_id` with `reason` (audited
-    /// `block.release` by `actor`, before / after: the block). `None` when there is
-    /// no such unreleased block (nothing changes).
+    /// `block.release` by `actor`, before / after: the block) and, with
+    /// `allow_days`, allows its subscriber for that many days from `at` (audited
+    /// `block.allow`), in one transaction. `None` when there is no such unreleased
+    /// block (nothing changes). Whether the block may be released by one person is
+    /// the caller's rule (see `releases.rs`).
     async fn release_block(
         &self,
         block_id: &str,
         actor: &str,
         reason: &str,
+        allow_days: Option<u32>,
         at: Timestamp,
-    ) -> Result<Option<BlockRecord>, StoreError>;
+    ) -> Result<Option<crate::Release>, StoreError>;
+
+    // ---- Two-person releases and allow entries (`releases.rs`) ----
+
+    /// Asks a second person to release block `block_id` (audited
+    /// `block.release_request`). Refused when there is no such unreleased block or a
+    /// request for it is already pending.
+    async fn request_block_release(
+        &self,
+        block_id: &str,
+        actor: &str,
+        reason: &str,
+        allow_days: Option<u32>,
+        at: Timestamp,
+    ) -> Result<crate::ReleaseRequest, StoreError>;
+
+    /// Approves (releasing the block as requested, allow entry included) or rejects
+    /// pending request `request_id`, audited `block.release_approve` /
+    /// `block.release_reject`, all in one transaction. Refused for the person who
+    /// asked and for a request decided already; `None` when there is no such request.
+    async fn decide_block_release(
+        &self,
+        request_id: i64,
+        actor: &str,
+        approve: bool,
+        note: &str,
+        at: Timestamp,
+    ) -> Result<Option<crate::Decided>, StoreError>;
+
+    /// Up to `limit` release requests (only the pending ones with `pending_only`), newest first.
+    async fn release_requests(
+        &self,
+        pending_only: bool,
+        limit: u32,
+    ) -> Result<Vec<crate::ReleaseRequest>, StoreError>;
+
+    /// Up to `limit` blocks released at or after `since`, oldest release first: what a
+    /// process polls to forget the blocks another process released.
+    async fn blocks_released_since(
+        &self,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<BlockRecord>, StoreError>;
+
+    /// The allow entries that have not ended by `active_at`, oldest first.
+    async fn allow_entries(&self, active_at: Timestamp) -> Result<Vec<crate::AllowEntry>, StoreError>;
+
+    // ---- API keys made in the console (`api_keys.rs`) ----
+
+    /// Stores a new key's digest (audited `api_key.create`, never the key). Refused
+    /// for a missing name or scope, a digest that is not hex SHA-256, or one stored.
+    async fn create_api_key(&self, new: &crate::NewApiKey) -> Result<crate::ApiKeyRecord, StoreError>;
+
+    /// Revokes key `key_id` (audited `api_key.revoke`); `None` when there is no such
+    /// unrevoked key.
+    async fn revoke_api_key(
+        &self,
+        key_id: i64,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Option<crate::ApiKeyRecord>, StoreError>;
+
+    /// Every key made in the console, revoked ones included, oldest first.
+    async fn api_keys(&self) -> Result<Vec<crate::ApiKeyRecord>, StoreError>;
 }

@@ -76,10 +76,12 @@ on_both_backends!(
     a_tampered_sealed_value_fails_the_read_with_the_stores_error,
 );
 
+mod api_keys;
 mod console;
 mod dashboard;
 mod models;
 mod packs;
+mod releases;
 mod rotation;
 
 /// Key rotation opens the store itself, twice, so its bodies run outside
@@ -544,8 +546,8 @@ async fn a_new_label_is_saved_with_its_audit_record_and_a_repeat_with_none(s: Su
 async fn the_schema_version_is_the_newest_migration(s: Subject) {
     // Postgres has migrations of its own (leaner indexes, daily rollups); then both
     // gained the rule packs (6 / 8), the model registry (7 / 9) and the console's
-    // accounts and sessions (8 / 10).
-    let newest = if s.url.starts_with("postgres") { 10 } else { 8 };
+    // accounts and sessions (8 / 10), then two-person releases and allow entries (9 / 11).
+    let newest = if s.url.starts_with("postgres") { 11 } else { 9 };
     assert_eq!(s.store.schema_version().await.unwrap(), newest);
 }
 

@@ -16,7 +16,7 @@ mod http_metrics;
 mod openapi;
 mod problem;
 
-pub use auth::ApiKeys;
+pub use auth::{ApiKeys, STORED_KEYS_EVERY};
 pub use problem::ApiError;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -24,6 +24,7 @@ use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;
 use fds_pipeline::Pipeline;
+use fds_store::ApiScope;
 use http_metrics::HttpMetrics;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -70,6 +71,7 @@ impl Application {
     /// Binds the listener (port 0 picks a free port) and builds the routes.
     pub async fn build(config: ApiConfig, pipeline: Arc<Pipeline>) -> std::io::Result<Application> {
         let listener = TcpListener::bind(config.listen).await?;
+        follow_stored_keys(&config.keys, &pipeline).await;
         Ok(Application { listener, router: router(config, pipeline) })
     }
 
@@ -80,7 +82,13 @@ impl Application {
         console: console::ConsoleConfig,
     ) -> std::io::Result<Application> {
         let listener = TcpListener::bind(config.listen).await?;
-        let router = console::console_router(pipeline.clone(), console).merge(router(config, pipeline));
+        // One set of backtest jobs: the console's rule pages and `/v1/backtests` see the same.
+        let backtests = Arc::new(backtests::Backtests::default());
+        // One set of keys: the console's API keys page changes what the API accepts.
+        follow_stored_keys(&config.keys, &pipeline).await;
+        let router =
+            console::console_router_with(pipeline.clone(), console, backtests.clone(), config.keys.clone())
+                .merge(router_with(config, pipeline, backtests));
         Ok(Application { listener, router })
     }
 
@@ -109,6 +117,27 @@ impl Application {
     ) -> std::io::Result<()> {
         axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
     }
+}
+
+/// Loads the API keys made in the console now, then every [`STORED_KEYS_EVERY`]
+/// until the pipeline is dropped.
+async fn follow_stored_keys(keys: &ApiKeys, pipeline: &Arc<Pipeline>) {
+    if let Err(error) = keys.load_stored(pipeline.store().as_ref()).await {
+        tracing::error!(%error, "loading the stored API keys failed; the poll retries");
+    }
+    let (keys, pipeline) = (keys.clone(), Arc::downgrade(pipeline));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(STORED_KEYS_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(pipeline) = pipeline.upgrade() else { break };
+            if let Err(error) = keys.load_stored(pipeline.store().as_ref()).await {
+                tracing::error!(%error, "reloading the stored API keys failed; the configured keys still work");
+            }
+        }
+    });
 }
 
 /// Appends a process's own metrics to `/metrics`.
@@ -147,21 +176,32 @@ pub fn ops_router(pipeline: Arc<Pipeline>, extra: MetricsSource) -> Router {
 
 /// The API's routes over `pipeline`.
 pub fn router(config: ApiConfig, pipeline: Arc<Pipeline>) -> Router {
+    router_with(config, pipeline, Arc::default())
+}
+
+fn router_with(config: ApiConfig, pipeline: Arc<Pipeline>, backtests: Arc<backtests::Backtests>) -> Router {
     let http = Arc::new(HttpMetrics::default());
     let state = AppState {
         pipeline,
         http: http.clone(),
         deadline: config.deadline,
         on_deadline: config.on_deadline,
-        backtests: Arc::default(),
+        backtests,
+    };
+    // Each route needs its scope: a configured key holds every scope, a key made in
+    // the console only those it was given.
+    let scoped = |scope| {
+        middleware::from_fn_with_state(auth::Scoped { keys: config.keys.clone(), scope }, auth::require_key)
     };
     let api = Router::new()
-        .route("/v1/score", post(handlers::score))
-        .route("/v1/blocks/{subscriber}", get(handlers::block))
-        .route("/v1/labels", post(handlers::label))
-        .route("/v1/backtests", post(backtests::start))
-        .route("/v1/backtests/{id}", get(backtests::status).delete(backtests::cancel))
-        .route_layer(middleware::from_fn_with_state(config.keys.clone(), auth::require_key));
+        .route("/v1/score", post(handlers::score).route_layer(scoped(ApiScope::Score)))
+        .route("/v1/blocks/{subscriber}", get(handlers::block).route_layer(scoped(ApiScope::Blocks)))
+        .route("/v1/labels", post(handlers::label).route_layer(scoped(ApiScope::Labels)))
+        .route("/v1/backtests", post(backtests::start).route_layer(scoped(ApiScope::Backtests)))
+        .route(
+            "/v1/backtests/{id}",
+            get(backtests::status).delete(backtests::cancel).route_layer(scoped(ApiScope::Backtests)),
+        );
     Router::new()
         .merge(api)
         .route("/healthz", get(handlers::healthz))

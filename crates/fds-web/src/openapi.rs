@@ -10,7 +10,7 @@ pub(crate) fn document() -> Value {
         "info": {
             "title": "FDS blocking API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Real-time fraud decisions for telecom and payment events. Machine clients authenticate with `Authorization: Bearer <api key>`. Errors are application/problem+json."
+            "description": "Real-time fraud decisions for telecom and payment events. Machine clients authenticate with `Authorization: Bearer <api key>`: a configured key may call every route; a key made in the analyst console only the routes of its scopes (score, blocks, labels, backtests), else 401. Errors are application/problem+json."
         },
         "security": [{"bearer": []}],
         "paths": {

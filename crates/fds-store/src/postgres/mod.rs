@@ -3,12 +3,14 @@
 //! partitioned by month with partitions created ahead, batches saved with one
 //! `UNNEST` insert per table.
 
+mod api_keys;
 mod audit;
 mod console;
 mod dashboard;
 mod models;
 mod packs;
 mod partitions;
+mod releases;
 mod retention;
 mod rotation;
 mod save;
@@ -721,9 +723,69 @@ impl Store for PgStore {
         block_id: &str,
         actor: &str,
         reason: &str,
+        allow_days: Option<u32>,
         at: Timestamp,
-    ) -> Result<Option<BlockRecord>, StoreError> {
-        console::release_block(&self.pool, &self.vault, block_id, actor, reason, at).await
+    ) -> Result<Option<crate::Release>, StoreError> {
+        releases::release_block(&self.pool, &self.vault, block_id, actor, reason, allow_days, at).await
+    }
+
+    async fn request_block_release(
+        &self,
+        block_id: &str,
+        actor: &str,
+        reason: &str,
+        allow_days: Option<u32>,
+        at: Timestamp,
+    ) -> Result<crate::ReleaseRequest, StoreError> {
+        releases::request_release(&self.pool, &self.vault, block_id, actor, reason, allow_days, at).await
+    }
+
+    async fn decide_block_release(
+        &self,
+        request_id: i64,
+        actor: &str,
+        approve: bool,
+        note: &str,
+        at: Timestamp,
+    ) -> Result<Option<crate::Decided>, StoreError> {
+        releases::decide_release(&self.pool, &self.vault, request_id, actor, approve, note, at).await
+    }
+
+    async fn release_requests(
+        &self,
+        pending_only: bool,
+        limit: u32,
+    ) -> Result<Vec<crate::ReleaseRequest>, StoreError> {
+        releases::release_requests(&self.pool, pending_only, limit).await
+    }
+
+    async fn blocks_released_since(
+        &self,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<BlockRecord>, StoreError> {
+        console::blocks_released_since(&self.pool, &self.vault, since, limit).await
+    }
+
+    async fn allow_entries(&self, active_at: Timestamp) -> Result<Vec<crate::AllowEntry>, StoreError> {
+        releases::allow_entries(&self.pool, &self.vault, active_at).await
+    }
+
+    async fn create_api_key(&self, new: &crate::NewApiKey) -> Result<crate::ApiKeyRecord, StoreError> {
+        api_keys::create(&self.pool, &self.vault, new).await
+    }
+
+    async fn revoke_api_key(
+        &self,
+        key_id: i64,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<Option<crate::ApiKeyRecord>, StoreError> {
+        api_keys::revoke(&self.pool, &self.vault, key_id, actor, at).await
+    }
+
+    async fn api_keys(&self) -> Result<Vec<crate::ApiKeyRecord>, StoreError> {
+        api_keys::list(&self.pool).await
     }
 }
 

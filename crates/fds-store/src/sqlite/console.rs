@@ -585,7 +585,7 @@ pub(super) async fn blocks_between(
     rows.into_iter().map(|row| console::block_record(vault, row, ts("blocks"))).collect()
 }
 
-async fn block_in(
+pub(super) async fn block_in(
     conn: &mut SqliteConnection,
     vault: &Vault,
     block_id: &str,
@@ -606,33 +606,19 @@ pub(super) async fn block(
     block_in(&mut *pool.acquire().await?, vault, block_id).await
 }
 
-pub(super) async fn release_block(
+pub(super) async fn blocks_released_since(
     pool: &SqlitePool,
     vault: &Vault,
-    block_id: &str,
-    actor: &str,
-    reason: &str,
-    at: Timestamp,
-) -> Result<Option<BlockRecord>, StoreError> {
-    let mut tx = pool.begin().await?;
-    let done = sqlx::query(
-        "UPDATE blocks SET released_at = ?, released_by = ?, release_reason = ? \
-         WHERE block_id = ? AND released_at IS NULL",
-    )
-    .bind(to_micros(at))
-    .bind(actor)
-    .bind(reason)
-    .bind(block_id)
-    .execute(&mut *tx)
+    since: Timestamp,
+    limit: u32,
+) -> Result<Vec<BlockRecord>, StoreError> {
+    let rows: Vec<BlockReleaseRow<i64>> = sqlx::query_as(&format!(
+        "SELECT {BLOCK_COLUMNS} FROM blocks WHERE released_at IS NOT NULL AND released_at >= ? \
+         ORDER BY released_at, block_id LIMIT ?"
+    ))
+    .bind(to_micros(since))
+    .bind(i64::from(limit))
+    .fetch_all(pool)
     .await?;
-    if done.rows_affected() != 1 {
-        return Ok(None);
-    }
-    let Some(after) = block_in(&mut tx, vault, block_id).await? else {
-        return Ok(None);
-    };
-    let before = BlockRecord { released_at: None, released_by: None, release_reason: None, ..after.clone() };
-    audit::append(&mut tx, vault, console::audit_release(&before, &after)).await?;
-    tx.commit().await?;
-    Ok(Some(after))
+    rows.into_iter().map(|row| console::block_record(vault, row, ts("blocks"))).collect()
 }

@@ -339,9 +339,12 @@ async fn blocks_are_searched_by_start_and_status_and_released_once_with_their_au
         [early_id.as_str()]
     );
 
-    let released = store.release_block(&early_id, "kim", "customer verified", now).await.unwrap().unwrap();
-    let again = store.release_block(&early_id, "lee", "again", now).await.unwrap();
-    let unknown = store.release_block("blk-none", "lee", "x", now).await.unwrap();
+    let release =
+        store.release_block(&early_id, "kim", "customer verified", None, now).await.unwrap().unwrap();
+    let again = store.release_block(&early_id, "lee", "again", None, now).await.unwrap();
+    let unknown = store.release_block("blk-none", "lee", "x", None, now).await.unwrap();
+    assert_eq!(release.allow, None);
+    let released = release.block;
 
     assert_eq!(released.released_by.as_deref(), Some("kim"));
     assert_eq!(released.release_reason.as_deref(), Some("customer verified"));

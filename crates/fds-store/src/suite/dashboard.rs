@@ -80,7 +80,7 @@ fn bucket_start(at: Timestamp, seconds: i64) -> Timestamp {
 fn rule_reasons(r: &Record) -> impl Iterator<Item = (&str, &str)> {
     r.decision.reasons.iter().filter_map(|reason| match reason {
         Reason::Rule { rule_id, family, .. } => Some((rule_id.as_str(), family.as_str())),
-        Reason::Model { .. } | Reason::Suppressed { .. } => None,
+        Reason::Model { .. } | Reason::Suppressed { .. } | Reason::Allowed { .. } => None,
     })
 }
 

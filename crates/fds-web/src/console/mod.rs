@@ -43,6 +43,9 @@ pub struct ConsoleConfig {
     pub lock_after: u32,
     /// How long a lockout lasts.
     pub lock_for: Duration,
+    /// The process's effective configuration as (key, value) lines for the settings
+    /// page, secrets already hidden by the caller (`fds serve` fills it).
+    pub settings: Vec<(String, String)>,
 }
 
 impl Default for ConsoleConfig {
@@ -55,6 +58,7 @@ impl Default for ConsoleConfig {
             absolute_timeout: Duration::from_secs(12 * 3600),
             lock_after: 5,
             lock_for: Duration::from_secs(15 * 60),
+            settings: Vec::new(),
         }
     }
 }
@@ -63,6 +67,10 @@ impl Default for ConsoleConfig {
 pub(crate) struct ConsoleState {
     pipeline: Arc<Pipeline>,
     config: Arc<ConsoleConfig>,
+    /// The backtest jobs, shared with `/v1/backtests` when both are served.
+    backtests: Arc<crate::backtests::Backtests>,
+    /// The API's keys: the API keys page reloads the stored ones after a change.
+    api_keys: crate::ApiKeys,
 }
 
 impl ConsoleState {
@@ -77,7 +85,17 @@ impl ConsoleState {
 
 /// The console's routes, to be merged at the root (all paths start `/console`).
 pub fn console_router(pipeline: Arc<Pipeline>, config: ConsoleConfig) -> axum::Router {
-    routes(ConsoleState { pipeline, config: Arc::new(config) }).into_router()
+    console_router_with(pipeline, config, Arc::default(), crate::ApiKeys::default())
+}
+
+/// As [`console_router`], with the backtest jobs the API serves too.
+pub(crate) fn console_router_with(
+    pipeline: Arc<Pipeline>,
+    config: ConsoleConfig,
+    backtests: Arc<crate::backtests::Backtests>,
+    api_keys: crate::ApiKeys,
+) -> axum::Router {
+    routes(ConsoleState { pipeline, config: Arc::new(config), backtests, api_keys }).into_router()
 }
 
 /// Every console route with the access it needs.
@@ -98,7 +116,26 @@ fn routes(state: ConsoleState) -> Routes {
         .get("/console/", Access::Needs(ViewDashboard), pages::home)
         .get("/console/dashboard", Access::Needs(ViewDashboard), pages::dashboard::page)
         .get("/console/rules", Access::Needs(ViewRules), pages::rules::page)
+        .get("/console/rules/drafts/new", Access::Needs(EditRules), pages::drafts::new_form)
+        .post("/console/rules/drafts", Access::Needs(EditRules), pages::drafts::create)
+        .get("/console/rules/drafts/{change_id}", Access::Needs(ViewRules), pages::drafts::page)
+        .get("/console/rules/drafts/{change_id}/edit", Access::Needs(EditRules), pages::drafts::edit_form)
+        .post("/console/rules/drafts/{change_id}/files", Access::Needs(EditRules), pages::drafts::save_file)
+        .post("/console/rules/drafts/{change_id}/shadow", Access::Needs(EditRules), pages::drafts::shadow)
+        .post("/console/rules/drafts/{change_id}/withdraw", Access::Needs(EditRules), pages::drafts::withdraw)
+        .post("/console/rules/drafts/{change_id}/backtest", Access::Needs(EditRules), pages::drafts::backtest)
+        .post(
+            "/console/rules/drafts/{change_id}/publish",
+            Access::Needs(PublishRules),
+            pages::drafts::publish,
+        )
+        .get("/console/rules/backtests/{job}", Access::Needs(ViewRules), pages::drafts::backtest_page)
+        .get("/console/rules/versions/{version}", Access::Needs(ViewRules), pages::drafts::version)
+        .get("/console/rules/suppressions", Access::Needs(ViewRules), pages::suppressions::page)
+        .post("/console/rules/suppressions", Access::Needs(Suppress), pages::suppressions::add)
+        .post("/console/rules/suppressions/{id}/lift", Access::Needs(Suppress), pages::suppressions::lift)
         .get("/console/models", Access::Needs(ViewRules), pages::models::page)
+        .post("/console/models/{version}/promote", Access::Needs(PromoteModels), pages::models::promote)
         .get("/console/queue", Access::Needs(ViewCases), pages::cases::queue)
         .post("/console/queue/bulk", Access::Needs(ActOnCases), pages::cases::bulk)
         .get("/console/cases/{event_id}", Access::Needs(ViewCases), pages::cases::case)
@@ -110,11 +147,24 @@ fn routes(state: ConsoleState) -> Routes {
         .get("/console/blocks", Access::Needs(ViewBlocks), pages::blocks::page)
         .get("/console/blocks.csv", Access::Needs(ViewBlocks), pages::blocks::csv)
         .post("/console/blocks/{block_id}/release", Access::Needs(ReleaseBlocks), pages::blocks::release)
+        .post(
+            "/console/blocks/requests/{request_id}/{verdict}",
+            Access::Needs(ReleaseBlocks),
+            pages::blocks::decide,
+        )
         .get("/console/audit", Access::Needs(ViewAudit), pages::audit::page)
         .get("/console/audit/verify", Access::Needs(ViewAudit), pages::audit::verify)
         .get("/console/admin/users", Access::Needs(ManageUsers), pages::users::page)
         .post("/console/admin/users", Access::Needs(ManageUsers), pages::users::create)
         .post("/console/admin/users/{login}/{change}", Access::Needs(ManageUsers), pages::users::change)
+        .get("/console/admin/api-keys", Access::Needs(ManageApiKeys), pages::api_keys::page)
+        .post("/console/admin/api-keys", Access::Needs(ManageApiKeys), pages::api_keys::create)
+        .post(
+            "/console/admin/api-keys/{key_id}/revoke",
+            Access::Needs(ManageApiKeys),
+            pages::api_keys::revoke,
+        )
+        .get("/console/admin/settings", Access::Needs(ManageApiKeys), pages::settings::page)
         .get("/console/{*rest}", Access::Public, pages::not_found)
 }
 

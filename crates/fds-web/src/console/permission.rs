@@ -23,11 +23,22 @@ pub(crate) enum Permission {
     RevealPii,
     ViewAudit,
     ManageUsers,
+    /// Write drafts of the rule pack (rules, fixtures, lists), run them in shadow,
+    /// backtest them, withdraw one's own.
+    EditRules,
+    /// Publish another person's draft (the store refuses one's own).
+    PublishRules,
+    /// Silence a rule for one entity for a while, and lift it.
+    Suppress,
+    /// Make a challenger model its kind's champion.
+    PromoteModels,
+    /// Make and revoke API keys; read the effective settings.
+    ManageApiKeys,
 }
 
 #[cfg(test)]
 impl Permission {
-    pub(crate) const ALL: [Permission; 10] = [
+    pub(crate) const ALL: [Permission; 15] = [
         Permission::OwnAccount,
         Permission::ViewDashboard,
         Permission::ViewRules,
@@ -38,6 +49,11 @@ impl Permission {
         Permission::RevealPii,
         Permission::ViewAudit,
         Permission::ManageUsers,
+        Permission::EditRules,
+        Permission::PublishRules,
+        Permission::Suppress,
+        Permission::PromoteModels,
+        Permission::ManageApiKeys,
     ];
 }
 
@@ -66,10 +82,11 @@ pub(crate) fn granted(role: Role) -> &'static [Permission] {
             ViewBlocks,
             ReleaseBlocks,
             RevealPii,
+            Suppress,
         ],
-        Role::RuleBuilder => &[OwnAccount, ViewDashboard, ViewRules],
-        Role::Publisher => &[OwnAccount, ViewDashboard, ViewRules],
-        Role::Admin => &[OwnAccount, ViewDashboard, ViewRules, ManageUsers, ViewAudit],
+        Role::RuleBuilder => &[OwnAccount, ViewDashboard, ViewRules, EditRules, Suppress],
+        Role::Publisher => &[OwnAccount, ViewDashboard, ViewRules, PublishRules, PromoteModels],
+        Role::Admin => &[OwnAccount, ViewDashboard, ViewRules, ManageUsers, ViewAudit, ManageApiKeys],
         Role::Auditor => &[OwnAccount, ViewDashboard, ViewRules, ViewCases, ViewBlocks, ViewAudit],
     }
 }
@@ -111,6 +128,15 @@ mod tests {
             let acts = allows(&[role], Permission::ActOnCases);
             assert_eq!(acts, role == Role::Analyst, "{role:?}");
             assert_eq!(allows(&[role], Permission::RevealPii), role == Role::Analyst, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn builders_write_drafts_and_only_publishers_publish() {
+        for role in Role::ALL {
+            assert_eq!(allows(&[role], Permission::EditRules), role == Role::RuleBuilder, "{role:?}");
+            assert_eq!(allows(&[role], Permission::PublishRules), role == Role::Publisher, "{role:?}");
+            assert_eq!(allows(&[role], Permission::PromoteModels), role == Role::Publisher, "{role:?}");
         }
     }
 

@@ -22,8 +22,9 @@ fn t0() -> fds_core::Timestamp {
     chrono::Utc.with_ymd_and_hms(2026, 11, 21, 3, 0, 0).single().expect("valid time")
 }
 
-/// A rule library: the second payment within an hour blocks, a gift card over
-/// 300,000 KRW goes to review.
+/// A rule library: the second payment within an hour blocks payments, the fourth
+/// blocks the whole line (a high-severity block), a gift card over 300,000 KRW goes
+/// to review.
 fn write_library(dir: &std::path::Path) {
     std::fs::create_dir_all(dir.join("carrier_billing_abuse")).expect("mkdir");
     std::fs::create_dir_all(dir.join("lists")).expect("mkdir");
@@ -45,6 +46,13 @@ fn write_library(dir: &std::path::Path) {
         "// id: cba_big_gift_card\n// name: Large gift card purchase\n// family: carrier_billing_abuse\n\
          // action: review\n// score: 45\n// events: payment\n// description: A gift card above 300,000 KRW.\n\
          e.merchant_category == \"gift_card\" && e.amount > 300000\n",
+    )
+    .expect("write rule");
+    std::fs::write(
+        dir.join("carrier_billing_abuse/cba_fourth_payment.rhai"),
+        "// id: cba_fourth_payment\n// name: The fourth payment within an hour\n// family: carrier_billing_abuse\n\
+         // action: block\n// score: 95\n// events: payment\n// scope: all\n// block_hours: 48\n\
+         // description: Cuts the whole line at the fourth payment.\nf.payments_count_1h == 4\n",
     )
     .expect("write rule");
 }
@@ -239,7 +247,12 @@ impl Console {
 #[tokio::test]
 async fn every_route_declares_its_access_and_only_the_login_and_assets_are_public() {
     let console = Console::start().await;
-    let routes = routes(ConsoleState { pipeline: console.pipeline.clone(), config: Arc::default() });
+    let routes = routes(ConsoleState {
+        pipeline: console.pipeline.clone(),
+        config: Arc::default(),
+        backtests: Arc::default(),
+        api_keys: crate::ApiKeys::default(),
+    });
     let public = ["/console/static/{file}", "/console/login", "/console/{*rest}"];
     let table = routes.table().to_vec();
     assert!(table.len() >= 20, "the whole console is in the table");
@@ -271,7 +284,12 @@ async fn every_route_declares_its_access_and_only_the_login_and_assets_are_publi
 #[tokio::test]
 async fn a_route_added_around_the_table_never_serves_its_content() {
     let console = Console::start().await;
-    let mut routes = Routes::new(ConsoleState { pipeline: console.pipeline.clone(), config: Arc::default() });
+    let mut routes = Routes::new(ConsoleState {
+        pipeline: console.pipeline.clone(),
+        config: Arc::default(),
+        backtests: Arc::default(),
+        api_keys: crate::ApiKeys::default(),
+    });
     let sneaky = std::mem::take(routes.router_mut())
         .route("/console/sneaky", axum::routing::get(|| async { "secret data" }));
     *routes.router_mut() = sneaky;
@@ -849,3 +867,8 @@ async fn an_auditor_filters_the_audit_log_and_verifies_its_chain() {
     assert!(verified.body.contains(KO.audit_ok), "{}", verified.body);
     assert!(!verified.body.contains(KO.audit_broken));
 }
+
+mod admin;
+mod authoring;
+mod models;
+mod releases;

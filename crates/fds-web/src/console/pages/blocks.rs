@@ -1,6 +1,10 @@
 //! Blocks: a search over the year by start date and status, and the release of a
 //! block with a reason code (audited `block.release`; the API stops refusing the
-//! subscriber's payments at once). Subscribers are shown masked.
+//! subscriber's payments at once), optionally allowing the subscriber for a number
+//! of days (the pipeline then lowers a decision that would block them to review).
+//! A high-severity block (`Block::is_high_severity`: the whole line cut off) is not
+//! released by one analyst: the release becomes a pending request that a second,
+//! different analyst approves or rejects here. Subscribers are shown masked.
 
 use super::{mask, render, when, Chrome};
 use crate::console::permission::Permission;
@@ -12,11 +16,14 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use chrono::NaiveDate;
-use fds_store::BlockStatus;
+use fds_pipeline::ReleaseOutcome;
+use fds_store::{BlockStatus, StoreError};
 use serde::Deserialize;
 
 /// Blocks listed per search.
 const PAGE: u32 = 500;
+/// Pending release requests listed.
+const PENDING: u32 = 100;
 /// Default search window, in days back from today.
 const DEFAULT_DAYS: i64 = 30;
 /// The reason codes a release is filed under.
@@ -31,6 +38,22 @@ pub(crate) struct BlockRow {
     reason: String,
     status: &'static str,
     released: String,
+    /// Releasing it needs a second analyst.
+    high: bool,
+    /// The pending release request, if one waits.
+    pending: Option<i64>,
+}
+
+pub(crate) struct RequestRow {
+    request_id: i64,
+    subscriber: String,
+    scope: &'static str,
+    reason: String,
+    allow_days: Option<u32>,
+    requested_by: String,
+    requested_at: String,
+    /// The reader asked for it, so cannot decide it.
+    own: bool,
 }
 
 #[derive(Template)]
@@ -42,6 +65,9 @@ struct BlocksPage {
     status: &'static str,
     rows: Vec<BlockRow>,
     can_release: bool,
+    requests: Vec<RequestRow>,
+    message: Option<String>,
+    max_allow_days: u32,
 }
 
 #[derive(Deserialize)]
@@ -49,6 +75,8 @@ pub(crate) struct BlocksQuery {
     from: Option<String>,
     to: Option<String>,
     status: Option<String>,
+    /// A release request just filed (shown as a message).
+    requested: Option<i64>,
 }
 
 fn parse_day(text: Option<&str>, default: NaiveDate, what: &str) -> Result<NaiveDate, String> {
@@ -161,9 +189,35 @@ pub(crate) async fn page(
         Ok(found) => found,
         Err(response) => return response,
     };
+    let pending = match state.store().release_requests(true, PENDING).await {
+        Ok(pending) => pending,
+        Err(e) => return super::internal(lang, e),
+    };
+    let mut requests = Vec::with_capacity(pending.len());
+    for request in &pending {
+        let Some(record) = (match state.store().block(&request.block_id).await {
+            Ok(record) => record,
+            Err(e) => return super::internal(lang, e),
+        }) else {
+            continue;
+        };
+        requests.push(RequestRow {
+            request_id: request.request_id,
+            subscriber: mask(record.block.subscriber.expose()),
+            scope: record.block.scope.as_str(),
+            reason: request.reason.clone(),
+            allow_days: request.allow_days,
+            requested_by: request.requested_by.clone(),
+            requested_at: when(request.requested_at),
+            own: request.requested_by == current.user.login,
+        });
+    }
+    let pending_of = |block_id: &str| pending.iter().find(|p| p.block_id == block_id).map(|p| p.request_id);
     let rows = records
         .iter()
         .map(|r| BlockRow {
+            high: r.block.is_high_severity(),
+            pending: pending_of(&r.block.block_id),
             block_id: r.block.block_id.clone(),
             subscriber: mask(r.block.subscriber.expose()),
             scope: r.block.scope.as_str(),
@@ -184,6 +238,11 @@ pub(crate) async fn page(
         status: status.as_str(),
         rows,
         can_release: current.can(Permission::ReleaseBlocks),
+        requests,
+        message: query
+            .requested
+            .map(|id| format!("{} #{id}", super::super::i18n::tr(lang).release_requested)),
+        max_allow_days: fds_store::MAX_ALLOW_DAYS,
     };
     render(&page, lang)
 }
@@ -192,9 +251,12 @@ pub(crate) async fn page(
 pub(crate) struct ReleaseForm {
     code: String,
     note: Option<String>,
+    /// Days to allow the subscriber after the release (empty: none).
+    allow_days: Option<String>,
 }
 
-/// `POST /console/blocks/{block_id}/release`
+/// `POST /console/blocks/{block_id}/release`: releases the block, or files the
+/// release for a second analyst when the block is high severity.
 pub(crate) async fn release(
     State(state): State<ConsoleState>,
     Extension(current): Extension<Current>,
@@ -215,13 +277,60 @@ pub(crate) async fn release(
     if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
         return super::bad_request(lang, "the note is longer than 500 characters");
     }
+    let allow_days = match form.allow_days.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        None => None,
+        Some(text) => match text.parse::<u32>() {
+            Ok(days) if (1..=fds_store::MAX_ALLOW_DAYS).contains(&days) => Some(days),
+            _ => return super::bad_request(lang, "the allow period is a number of days from 1 to 90"),
+        },
+    };
     let reason = match note {
         Some(note) => format!("{}: {note}", form.code),
         None => form.code.clone(),
     };
-    match state.pipeline.release_block(&block_id, &current.user.login, &reason).await {
-        Ok(Some(_)) => redirect("/console/blocks?status=released"),
-        Ok(None) => super::bad_request(lang, "no such block, or it is released already"),
+    match state.pipeline.release_block(&block_id, &current.user.login, &reason, allow_days).await {
+        Ok(ReleaseOutcome::Released(_)) => redirect("/console/blocks?status=released"),
+        Ok(ReleaseOutcome::Requested(request)) => {
+            redirect(&format!("/console/blocks?status=active&requested={}", request.request_id))
+        }
+        Ok(ReleaseOutcome::NotFound) => super::bad_request(lang, "no such block, or it is released already"),
+        Err(StoreError::Refused(why)) => super::bad_request(lang, &why),
+        Err(e) => super::internal(lang, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DecideForm {
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /console/blocks/requests/{request_id}/{approve|reject}`: a second analyst
+/// decides a pending release (the store refuses the analyst who asked).
+pub(crate) async fn decide(
+    State(state): State<ConsoleState>,
+    Extension(current): Extension<Current>,
+    Path((request_id, verdict)): Path<(String, String)>,
+    Form(form): Form<DecideForm>,
+) -> Response {
+    let lang = current.lang();
+    let Ok(request_id) = request_id.parse::<i64>() else {
+        return super::bad_request(lang, "the request number must be a number");
+    };
+    let approve = match verdict.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return super::error_page(lang, super::Page::NotFound, axum::http::StatusCode::NOT_FOUND),
+    };
+    let note = form.note.trim();
+    if note.chars().count() > 500 {
+        return super::bad_request(lang, "the note is longer than 500 characters");
+    }
+    match state.pipeline.decide_release(request_id, &current.user.login, approve, note).await {
+        Ok(Some(_)) if approve => redirect("/console/blocks?status=released"),
+        Ok(Some(_)) => redirect("/console/blocks?status=active"),
+        Ok(None) => super::error_page(lang, super::Page::NotFound, axum::http::StatusCode::NOT_FOUND),
+        Err(StoreError::Refused(why)) => super::bad_request(lang, &why),
         Err(e) => super::internal(lang, e),
     }
 }

@@ -228,6 +228,12 @@ fn reason_rows(decision: &Decision) -> Vec<ReasonRow> {
                 detail: format!("suppression {suppression_id} until {}", when(*until)),
                 score: "0".into(),
             },
+            Reason::Allowed { allow_id, until } => ReasonRow {
+                kind: "allowed",
+                name: format!("allow {allow_id}"),
+                detail: format!("allowed until {}: a block is lowered to review", when(*until)),
+                score: "0".into(),
+            },
         })
         .collect()
 }

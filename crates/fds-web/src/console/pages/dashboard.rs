@@ -1,6 +1,7 @@
 //! The dashboard: decisions by action, block rate, events per minute, the review
 //! queue's size, amounts blocked, top rules and families, and a server-drawn chart
-//! of decisions over time, for the last 24 hours, 7 days or 30 days. Read from the
+//! of decisions over time, for the last 24 hours, 7 days or 30 days, and the models'
+//! drift (the champions' largest latest PSI). Read from the
 //! store's hourly rollups; the page reloads itself every minute.
 
 use super::{render, when, Chrome};
@@ -86,6 +87,8 @@ struct DashboardPage {
     top_rules: Vec<(String, u64, u64)>,
     families: Vec<(String, Tally)>,
     bars: Vec<Bar>,
+    /// The champions' largest latest PSI and how many need retraining.
+    drift: Option<(String, usize)>,
 }
 
 #[derive(Deserialize)]
@@ -183,6 +186,10 @@ pub(crate) async fn page(
     top_rules.truncate(TOP_RULES);
     let mut families: Vec<(String, Tally)> = dashboard.by_family.clone().into_iter().collect();
     families.sort_by(|a, b| b.1.total().cmp(&a.1.total()).then(a.0.cmp(&b.0)));
+    let drift = match super::models::drift_tile(&state).await {
+        Ok(d) => d,
+        Err(e) => return super::internal(lang, e),
+    };
     let mut chrome = Chrome::new(&current, format!("/console/dashboard?window={}", window.code()));
     chrome.refresh = REFRESH_SECONDS;
     let page = DashboardPage {
@@ -195,6 +202,7 @@ pub(crate) async fn page(
         top_rules,
         families,
         bars: bars(&every_bucket(&dashboard)),
+        drift,
     };
     render(&page, lang)
 }

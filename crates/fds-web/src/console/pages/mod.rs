@@ -3,13 +3,17 @@
 //! (navigation, language switch, logout forms), the error pages, PII masking and
 //! time formatting.
 
+pub(crate) mod api_keys;
 pub(crate) mod audit;
 pub(crate) mod blocks;
 pub(crate) mod cases;
 pub(crate) mod dashboard;
+pub(crate) mod drafts;
 pub(crate) mod models;
 pub(crate) mod rules;
+pub(crate) mod settings;
 pub(crate) mod subscriber;
+pub(crate) mod suppressions;
 pub(crate) mod users;
 
 use super::i18n::{tr, Tr};
@@ -34,6 +38,7 @@ pub(crate) struct Chrome {
     pub(crate) nav_audit: bool,
     pub(crate) nav_users: bool,
     pub(crate) nav_rules: bool,
+    pub(crate) nav_admin: bool,
     /// Seconds after which the page reloads itself (0: never).
     pub(crate) refresh: u32,
 }
@@ -50,6 +55,7 @@ impl Chrome {
             nav_audit: current.can(Permission::ViewAudit),
             nav_users: current.can(Permission::ManageUsers),
             nav_rules: current.can(Permission::ViewRules),
+            nav_admin: current.can(Permission::ManageApiKeys),
             refresh: 0,
         }
     }

@@ -1,9 +1,10 @@
-//! The rules page (read only): the live pack with each rule's family, action, score
-//! and hits over the last 24 hours and 7 days, the drafts waiting (with their shadow
-//! state) and the published versions. Editing, backtests and publishing stay with
-//! `fds rules …` until the console's rule editor exists.
+//! The rules page: the live pack with each rule's family, action, score and hits
+//! over the last 24 hours and 7 days, its lists, the drafts waiting (with their
+//! shadow state) and the published versions, with links to the draft editor
+//! (`drafts.rs`), each draft, each version's diffs and the suppressions.
 
 use super::{render, when, Chrome};
+use crate::console::permission::Permission;
 use crate::console::session::Current;
 use crate::console::ConsoleState;
 use askama::Template;
@@ -24,6 +25,8 @@ pub(crate) struct RuleRow {
     events: String,
     hits_day: u64,
     hits_week: u64,
+    /// The rule's file in the live pack, to start a draft from.
+    path: String,
 }
 
 pub(crate) struct DraftRow {
@@ -51,6 +54,9 @@ struct RulesPage {
     rules: Vec<RuleRow>,
     drafts: Vec<DraftRow>,
     versions: Vec<VersionRow>,
+    /// The live pack's list files.
+    lists: Vec<String>,
+    can_edit: bool,
 }
 
 /// `GET /console/rules`
@@ -76,6 +82,16 @@ pub(crate) async fn page(
         Ok(v) => v,
         Err(e) => return super::internal(lang, e),
     };
+    let head = versions.first().map_or(0, |v| v.version);
+    let live_files = match store.rule_pack_files(head).await {
+        Ok(files) => files,
+        Err(e) => return super::internal(lang, e),
+    };
+    let lists = live_files
+        .iter()
+        .filter(|(path, _)| fds_rules::PackFiles::kind(path) == Ok(fds_rules::FileKind::List))
+        .map(|(path, _)| path.to_string())
+        .collect();
     let scorer = state.pipeline.scorer();
     let pack = scorer.rules();
     let mut rules: Vec<RuleRow> = pack
@@ -90,6 +106,7 @@ pub(crate) async fn page(
             events: r.events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", "),
             hits_day: day.get(&r.id).map_or(0, |t| t.total()),
             hits_week: week.get(&r.id).map_or(0, |t| t.total()),
+            path: live_files.rule_path(&r.id).unwrap_or_default().to_string(),
         })
         .collect();
     rules.sort_by(|a, b| a.family.cmp(b.family).then(b.hits_week.cmp(&a.hits_week)).then(a.id.cmp(&b.id)));
@@ -97,6 +114,8 @@ pub(crate) async fn page(
         chrome: Chrome::new(&current, "/console/rules"),
         live_version: pack.version().to_string(),
         rules,
+        lists,
+        can_edit: current.can(Permission::EditRules),
         drafts: drafts
             .into_iter()
             .map(|c| DraftRow {

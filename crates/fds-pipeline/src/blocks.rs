@@ -11,12 +11,15 @@ pub(crate) struct BlockIndex {
 }
 
 impl BlockIndex {
-    pub(crate) fn insert(&self, block: Block) {
+    /// Adds `block` unless its id is known; returns whether it was new.
+    pub(crate) fn insert(&self, block: Block) -> bool {
         let mut map = self.by_subscriber.write();
         let list = map.entry(block.subscriber.expose().to_string()).or_default();
-        if !list.iter().any(|b| b.block_id == block.block_id) {
-            list.push(block);
+        if list.iter().any(|b| b.block_id == block.block_id) {
+            return false;
         }
+        list.push(block);
+        true
     }
 
     /// Forgets block `block_id` of `subscriber` (released).

@@ -397,3 +397,23 @@ impl FeatureStore for RedisFeatures {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_patterns_match_the_prefix_literally() {
+        // A prefix with glob characters must not widen `delete_all` to other keys.
+        assert_eq!(glob_escaped("fds:*[a]?\\"), "fds:\\*\\[a\\]\\?\\\\");
+        assert_eq!(glob_escaped("fds:0123:1:"), "fds:0123:1:");
+    }
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(redacted("redis://fds:s3cret@host:6379/0"), "redis://fds:***@host:6379/0");
+        assert_eq!(redacted("redis://host:6379"), "redis://host:6379");
+        let shown = format!("{:?}", RedisOptions::new("redis://:s3cret@host/1"));
+        assert!(!shown.contains("s3cret"), "{shown}");
+    }
+}

@@ -191,3 +191,22 @@ fn two_replicas_with_in_memory_features_do_not_agree() {
     assert_ne!(last["action"], "block", "B alone saw 400,000 KRW: {last}");
     replicas.stop();
 }
+
+#[test]
+fn serve_refuses_to_start_when_its_redis_is_not_there() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = common::fds()
+        .arg("serve")
+        .env("FDS__SERVER__LISTEN", "127.0.0.1:0")
+        .env("FDS__API__KEYS", API_KEY)
+        .env("FDS__STORE__URL", format!("sqlite://{}", dir.path().join("fds.db").display()))
+        .env("FDS__FEATURES__STORE", "redis")
+        .env("FDS__FEATURES__REDIS_URL", "redis://fds:s3cret@127.0.0.1:1/")
+        .env("FDS__FEATURES__REDIS_TIMEOUT_MS", "200")
+        .output()
+        .expect("fds runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("redis at redis://fds:***@127.0.0.1:1/"), "{stderr}");
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+}

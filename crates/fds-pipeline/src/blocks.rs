@@ -22,6 +22,16 @@ impl BlockIndex {
         true
     }
 
+    /// (subscriber, block id) of every block known here that is in force at `at`.
+    pub(crate) fn active_ids(&self, at: Timestamp) -> Vec<(String, String)> {
+        let map = self.by_subscriber.read();
+        map.iter()
+            .flat_map(|(subscriber, list)| {
+                list.iter().filter(|b| b.is_active(at)).map(move |b| (subscriber.clone(), b.block_id.clone()))
+            })
+            .collect()
+    }
+
     /// Forgets block `block_id` of `subscriber` (released).
     pub(crate) fn remove(&self, subscriber: &str, block_id: &str) {
         let mut map = self.by_subscriber.write();

@@ -60,6 +60,15 @@ impl Default for PipelineConfig {
     }
 }
 
+/// What [`Pipeline::refresh_blocks`] changed in this process's block index.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BlockRefresh {
+    /// Blocks in force in the store that were not known here.
+    pub added: usize,
+    /// Blocks known here that the store holds as released.
+    pub released: usize,
+}
+
 /// Events read per page while warming up.
 const WARM_UP_PAGE: u32 = 5_000;
 
@@ -478,23 +487,38 @@ impl Pipeline {
         }
     }
 
-    /// Adds every block in force in the store to this process's index: blocks decided
-    /// by other replicas sharing the store become enforced here. Returns how many were
-    /// new. Releases are not picked up this way (a released block stays enforced here
-    /// until it ends or this process restarts), as before.
-    pub async fn refresh_blocks(&self) -> Result<usize, StoreError> {
-        let mut added = 0;
-        for block in self.store.active_blocks(self.clock.now()).await? {
-            if self.blocks.insert(block) {
-                added += 1;
+    /// Brings this process's block index in line with the store, for replicas that
+    /// share it: every block in force in the store is added (decided by another
+    /// replica), and a block known here that the store holds as released (by another
+    /// replica's console) is dropped. A block known here but not stored yet (the writer
+    /// has not flushed it) stays.
+    pub async fn refresh_blocks(&self) -> Result<BlockRefresh, StoreError> {
+        let now = self.clock.now();
+        let active = self.store.active_blocks(now).await?;
+        let in_store: std::collections::HashSet<&str> = active.iter().map(|b| b.block_id.as_str()).collect();
+        let mut refresh = BlockRefresh::default();
+        for (subscriber, block_id) in self.blocks.active_ids(now) {
+            if in_store.contains(block_id.as_str()) {
+                continue;
+            }
+            // Few: blocks just decided here, or released elsewhere.
+            if self.store.block(&block_id).await?.is_some_and(|r| r.released_at.is_some()) {
+                self.blocks.remove(&subscriber, &block_id);
+                refresh.released += 1;
             }
         }
-        Ok(added)
+        for block in active {
+            if self.blocks.insert(block) {
+                refresh.added += 1;
+            }
+        }
+        Ok(refresh)
     }
 
     /// Calls [`Pipeline::refresh_blocks`] every `every`; stops when the pipeline is
     /// dropped. For replicas that share a store: each enforces the blocks the others
-    /// decide within `every` (plus the store writer's flush delay).
+    /// decide, and stops enforcing the ones they release, within `every` (plus the
+    /// store writer's flush delay).
     pub fn spawn_block_refresh(self: &Arc<Self>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
         let pipeline = Arc::downgrade(self);
         tokio::spawn(async move {
@@ -505,8 +529,14 @@ impl Pipeline {
                 tick.tick().await;
                 let Some(pipeline) = pipeline.upgrade() else { break };
                 match pipeline.refresh_blocks().await {
-                    Ok(0) => {}
-                    Ok(added) => tracing::info!(added, "blocks decided by other replicas now enforced"),
+                    Ok(BlockRefresh { added: 0, released: 0 }) => {}
+                    Ok(BlockRefresh { added, released }) => {
+                        tracing::info!(
+                            added,
+                            released,
+                            "blocks decided or released by other replicas applied"
+                        )
+                    }
                     Err(error) => {
                         tracing::error!(%error, "refreshing the blocks failed; the known ones stay")
                     }
@@ -523,7 +553,8 @@ impl Pipeline {
     /// Releases block `block_id` (audited `block.release` by `actor` with `reason`,
     /// in the store's transaction) and stops refusing the subscriber's payments
     /// here at once. `None` when there is no such unreleased block. Other replicas
-    /// keep the block in their memory until they restart.
+    /// keep enforcing it until their next [`Pipeline::refresh_blocks`] (replicas that
+    /// share a store refresh every few seconds), or their restart.
     pub async fn release_block(
         &self,
         block_id: &str,
@@ -805,7 +836,8 @@ mod tests {
         let memory = || Arc::new(fds_features::InMemoryFeatures::new(features.clone()));
         let a = pipeline_with(&url, vault.clone(), now, blocking, memory()).await;
         let b = pipeline_with(&url, vault, now, Default::default(), memory()).await;
-        assert_eq!(b.refresh_blocks().await.unwrap(), 0);
+        let nothing = BlockRefresh::default();
+        assert_eq!(b.refresh_blocks().await.unwrap(), nothing);
 
         let decided = a.submit_event(payment("e-1", now), Instant::now()).await.unwrap();
         let block = decided.decision().block.clone().expect("a block");
@@ -813,9 +845,22 @@ mod tests {
         assert!(b.active_block("01012345678").is_none(), "not stored yet, not known to B");
         a.flush().await.unwrap();
         assert!(b.active_block("01012345678").is_none(), "B has not refreshed");
-        assert_eq!(b.refresh_blocks().await.unwrap(), 1);
-        assert_eq!(b.active_block("01012345678").map(|b| b.block_id), Some(block.block_id));
-        assert_eq!(b.refresh_blocks().await.unwrap(), 0, "known blocks are not added twice");
+        assert_eq!(b.refresh_blocks().await.unwrap(), BlockRefresh { added: 1, released: 0 });
+        assert_eq!(b.active_block("01012345678").map(|b| b.block_id.clone()), Some(block.block_id.clone()));
+        assert_eq!(b.refresh_blocks().await.unwrap(), nothing, "known blocks are not added twice");
+
+        // Released through B (the console of B): A stops enforcing it at its next refresh.
+        b.release_block(&block.block_id, "analyst", "customer confirmed").await.unwrap().expect("released");
+        assert!(b.active_block("01012345678").is_none());
+        assert!(a.active_block("01012345678").is_some(), "A has not refreshed");
+        assert_eq!(a.refresh_blocks().await.unwrap(), BlockRefresh { added: 0, released: 1 });
+        assert!(a.active_block("01012345678").is_none());
+
+        // A block A just decided and has not stored yet is kept by A's refresh.
+        let fresh = a.submit_event(payment("e-2", now), Instant::now()).await.unwrap();
+        let fresh = fresh.decision().block.clone().expect("a block").block_id;
+        assert_eq!(a.refresh_blocks().await.unwrap().released, 0);
+        assert_eq!(a.active_block("01012345678").map(|b| b.block_id), Some(fresh));
     }
 
     /// A remote velocity store whose calls take `delay` (a network wait) or fail.

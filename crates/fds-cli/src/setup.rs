@@ -74,6 +74,7 @@ pub(crate) async fn pipeline_with(
     config: PipelineConfig,
     backend: &FeatureBackend,
 ) -> Result<Arc<Pipeline>> {
+    let key_secret = vault.derive_key(fds_redis::KEY_SECRET_PURPOSE);
     let store = fds_store::open(store_url, vault)
         .await
         .with_context(|| format!("opening the store at {}", crate::config::redacted_url(store_url)))?;
@@ -101,7 +102,9 @@ pub(crate) async fn pipeline_with(
     let velocity: Arc<dyn FeatureStore> = match backend {
         FeatureBackend::Memory => Arc::new(InMemoryFeatures::new(scorer.features().clone())),
         FeatureBackend::Redis(options) => {
-            let (set, options) = (scorer.features().clone(), options.clone());
+            let (set, mut options) = (scorer.features().clone(), options.clone());
+            // Every replica of one key ring pseudonymises entity keys alike.
+            options.key_secret = key_secret.to_vec();
             // Connecting blocks (and fails at once when Redis is not there).
             let redis = tokio::task::spawn_blocking(move || fds_redis::RedisFeatures::connect(set, options))
                 .await

@@ -123,6 +123,7 @@ fn two_replicas_on_one_redis_agree_on_velocity_features_and_blocks() {
     .expect("valid");
     let mut options = fds_redis::RedisOptions::new(url.clone());
     options.prefix = prefix.clone();
+    options.key_secret = common::vault().derive_key(fds_redis::KEY_SECRET_PURPOSE).to_vec();
     let _keys = RedisKeys(Arc::new(
         fds_redis::RedisFeatures::connect(Arc::new(features), options)
             .unwrap_or_else(|e| panic!("{e}: this test needs a real Redis")),

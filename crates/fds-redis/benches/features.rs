@@ -36,6 +36,7 @@ fn redis_url() -> String {
 fn redis_store(features: &Arc<FeatureSet>, run: &str) -> RedisFeatures {
     let mut options = RedisOptions::new(redis_url());
     options.prefix = format!("fds-bench:{}-{run}:", std::process::id());
+    options.key_secret = b"feature-store-bench-secret".to_vec();
     RedisFeatures::connect(features.clone(), options)
         .unwrap_or_else(|e| panic!("{e}: this benchmark needs a running Redis"))
 }

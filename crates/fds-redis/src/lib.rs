@@ -30,13 +30,15 @@
 //! # Keys
 //!
 //! `{prefix}{spec fingerprint}:{state format}:e:{kind}:{key hash}` for entity state and
-//! `...:seen:{event id}` for seen ids. The key hash is the in-memory store's fixed-seed
-//! 64-bit hash of the entity key, never the key itself (subscriber numbers and cards do
-//! not reach Redis); the fingerprint changes with the feature spec, so replicas on a
-//! new spec start a fresh key space rather than misread the old one, which expires.
-//! The hashes are fixed for a build (`ahash` is pinned by `Cargo.lock`): replicas that
-//! share a Redis must run the same build, as a rolling upgrade that changes the hash
-//! would split each entity's state between the two key spaces for a window's length.
+//! `...:seen:{event id}` for seen ids. The key hash is an HMAC-SHA256 (128 bits) of the
+//! entity key under [`RedisOptions::key_secret`], never the key itself: subscriber
+//! numbers and cards do not reach Redis, and nobody without the secret can find whose
+//! state a key holds by hashing every phone number. The fingerprint changes with the
+//! feature spec, so replicas on a new spec start a fresh key space rather than misread
+//! the old one, which expires. Distinct values inside a state are the in-memory store's
+//! 32-bit fixed-seed hashes (`ahash`, pinned by `Cargo.lock`): replicas that share a
+//! Redis must run the same build, as a rolling upgrade that changed that hash would
+//! count a value seen before and after it twice, for a window's length.
 //! Needs one Redis (a primary, optionally with replicas / Sentinel), not Redis Cluster:
 //! one event's entity keys lie in different slots.
 //!
@@ -51,16 +53,26 @@
 use fds_core::{Event, FeatureValue, Timestamp};
 use fds_features::remote::{RemoteEvent, RemotePlanner, STATE_FORMAT};
 use fds_features::{FeatureSet, FeatureStore, StoreStats, Unavailable};
+use hmac::{Hmac, Mac};
 use parking_lot::Mutex;
+use sha2::Sha256;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The purpose `fds` derives [`RedisOptions::key_secret`] for from the vault's index
+/// key (`fds_vault::Vault::derive_key`): the same in every replica of one key ring.
+pub const KEY_SECRET_PURPOSE: &str = "fds-redis/entity-keys";
 
 /// How a [`RedisFeatures`] connects and keeps its keys.
 #[derive(Clone)]
 pub struct RedisOptions {
     /// `redis://[user:password@]host:port[/db]` (or `rediss://` for TLS where built).
     pub url: String,
+    /// The secret entity keys are pseudonymised with (HMAC-SHA256): every replica
+    /// sharing the state must use the same one; `fds` derives it from the vault's index
+    /// key. Required (`connect` refuses an empty one); never shown by `Debug`.
+    pub key_secret: Vec<u8>,
     /// Prepended to every key, e.g. `fds:` (a test isolates itself with its own).
     pub prefix: String,
     /// How long after the longest window an idle entity's state stays.
@@ -77,6 +89,7 @@ impl std::fmt::Debug for RedisOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisOptions")
             .field("url", &redacted(&self.url))
+            .field("key_secret", &"***")
             .field("prefix", &self.prefix)
             .field("entity_slack", &self.entity_slack)
             .field("seen_ttl", &self.seen_ttl)
@@ -88,10 +101,11 @@ impl std::fmt::Debug for RedisOptions {
 
 impl RedisOptions {
     /// Defaults for `url`: prefix `fds:`, a day of slack, an hour of seen ids, 1 s
-    /// timeouts, 16 pooled connections.
+    /// timeouts, 16 pooled connections; no key secret yet (set `key_secret`).
     pub fn new(url: impl Into<String>) -> RedisOptions {
         RedisOptions {
             url: url.into(),
+            key_secret: Vec::new(),
             prefix: "fds:".into(),
             entity_slack: Duration::from_secs(86_400),
             seen_ttl: Duration::from_secs(3_600),
@@ -149,6 +163,11 @@ impl RedisFeatures {
     pub fn connect(set: Arc<FeatureSet>, options: RedisOptions) -> Result<RedisFeatures, ConnectError> {
         let shown = redacted(&options.url);
         let fail = |reason: String| ConnectError { url: shown.clone(), reason };
+        if options.key_secret.len() < 16 {
+            return Err(fail(
+                "a key secret of at least 16 bytes is required to pseudonymise entity keys".into(),
+            ));
+        }
         let client = redis::Client::open(options.url.as_str()).map_err(|e| fail(e.to_string()))?;
         let longest = set.longest_window().to_std().unwrap_or_default();
         let entity_ttl = longest + options.entity_slack;
@@ -201,9 +220,18 @@ impl RedisFeatures {
         }
     }
 
-    fn entity_key(&self, out: &mut String, kind: fds_core::EntityKind, hash: u64) {
+    /// The Redis key of entity (`kind`, `key`): the key base and a keyed 128-bit hash
+    /// of the entity key, so Redis never holds the key itself, nor a hash that anyone
+    /// without the secret could reverse by trying every phone number.
+    fn entity_key(&self, out: &mut String, kind: fds_core::EntityKind, key: &str) {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.options.key_secret)
+            .expect("HMAC accepts a key of any length");
+        mac.update(b"fds-redis/entity/v1\0");
+        mac.update(&[kind as u8]);
+        mac.update(key.as_bytes());
+        let digest = mac.finalize().into_bytes();
         out.clear();
-        let _ = write!(out, "{}e:{}:{hash:016x}", self.base, kind as u8);
+        let _ = write!(out, "{}e:{}:{}", self.base, kind as u8, hex::encode(&digest[..16]));
     }
 
     /// Applies (or only reads) `event` in one script call; the values and whether the
@@ -214,7 +242,8 @@ impl RedisFeatures {
         invocation.key(format!("{}seen:{}", self.base, event.event_id));
         let mut key = String::new();
         for entity in &plan.entities {
-            self.entity_key(&mut key, entity.kind, entity.key_hash);
+            // The plan holds only the entities the event carries.
+            self.entity_key(&mut key, entity.kind, event.entity(entity.kind).unwrap_or_default());
             invocation.key(key.as_str());
         }
         invocation

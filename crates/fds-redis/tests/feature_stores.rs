@@ -77,10 +77,17 @@ pub fn unique_prefix() -> String {
     format!("fds-test:{}-{nanos}-{}:", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
-pub fn redis(text: &str) -> Subject {
-    let set = spec(text);
+/// Options for a store of its own: the test Redis, a fresh prefix, a test secret.
+pub fn options() -> RedisOptions {
     let mut options = RedisOptions::new(redis_url());
     options.prefix = unique_prefix();
+    options.key_secret = b"feature-store-test-secret".to_vec();
+    options
+}
+
+pub fn redis(text: &str) -> Subject {
+    let set = spec(text);
+    let options = options();
     let store = Arc::new(RedisFeatures::connect(set.clone(), options).unwrap_or_else(|e| {
         panic!("{e}: these tests need a real Redis (start one: redis-server --daemonize yes)")
     }));
@@ -880,8 +887,7 @@ proptest::proptest! {
 #[test]
 fn a_redelivered_event_changes_the_shared_features_once() {
     let set = spec(SHIPPED);
-    let mut options = RedisOptions::new(redis_url());
-    options.prefix = unique_prefix();
+    let options = options();
     // Two replicas' stores on one Redis and one key prefix.
     let a = RedisFeatures::connect(set.clone(), options.clone()).expect("redis");
     let b = RedisFeatures::connect(set.clone(), options).expect("redis");
@@ -903,8 +909,7 @@ fn a_redelivered_event_changes_the_shared_features_once() {
 #[test]
 fn state_expires_and_a_spec_change_starts_a_fresh_key_space() {
     let set = spec(SHIPPED);
-    let mut options = RedisOptions::new(redis_url());
-    options.prefix = unique_prefix();
+    let options = options();
     let store = RedisFeatures::connect(set.clone(), options.clone()).expect("redis");
     store.observe(&payment(0, json!({})));
     // Every key carries a TTL: the longest window or horizon plus the slack.
@@ -935,8 +940,39 @@ fn state_expires_and_a_spec_change_starts_a_fresh_key_space() {
 
 #[test]
 fn a_missing_redis_fails_at_connect() {
-    let mut options = RedisOptions::new("redis://127.0.0.1:1/");
+    let mut options = options();
+    options.url = "redis://127.0.0.1:1/".into();
     options.timeout = std::time::Duration::from_millis(200);
-    let err = RedisFeatures::connect(spec(SHIPPED), options).expect_err("nothing listens on port 1");
+    let err = RedisFeatures::connect(spec(SHIPPED), options.clone()).expect_err("nothing listens on port 1");
     assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
+    assert!(!err.to_string().contains("key secret"), "refused for the address: {err}");
+    options.key_secret.clear();
+    let err = RedisFeatures::connect(spec(SHIPPED), options).expect_err("no secret");
+    assert!(err.to_string().contains("key secret"), "{err}");
+}
+
+#[test]
+fn redis_holds_keyed_hashes_of_the_entity_keys_and_never_the_keys() {
+    let set = spec(SHIPPED);
+    let options = options();
+    let store = RedisFeatures::connect(set.clone(), options.clone()).expect("redis");
+    let number = "01098765432";
+    store.observe(&payment(0, json!({"subscriber": number, "card_number": "4111111111111111"})));
+    let client = ::redis::Client::open(redis_url()).expect("url");
+    let mut con = client.get_connection().expect("connect");
+    let keys: Vec<String> =
+        ::redis::cmd("KEYS").arg(format!("{}*", store.key_base())).query(&mut con).expect("keys");
+    assert_eq!(keys.len(), 4, "subscriber, card, merchant, seen id: {keys:?}");
+    for key in &keys {
+        assert!(!key.contains(number) && !key.contains("4111111111111111") && !key.contains("m-1"), "{key}");
+    }
+    let count = set.index_of("payments_count_1h").expect("feature");
+    let again = payment(60, json!({"subscriber": number}));
+    // Another secret on the same prefix finds none of that state.
+    let mut other = options.clone();
+    other.key_secret = b"another-test-secret-000".to_vec();
+    let stranger = RedisFeatures::connect(set.clone(), other).expect("redis");
+    assert_eq!(stranger.peek(&again)[count], int(0));
+    assert_eq!(store.peek(&again)[count], int(1));
+    store.delete_all().expect("cleanup");
 }

@@ -6,9 +6,9 @@
 //! The server keeps each entity's state as the very words the in-memory store keeps
 //! (`window.rs`, little-endian `u32`s) and applies an event with [`APPLY_SCRIPT`], a
 //! line-for-line port of `Entity::apply`; values are then read here by the same
-//! `Entity::read` the in-memory store uses. Entity keys and distinct values are hashed
-//! with the in-memory store's fixed-seed hashers, so for the same events both stores
-//! hold the same words and return the same values.
+//! `Entity::read` the in-memory store uses. Distinct values are hashed with the
+//! in-memory store's fixed-seed hasher, so for the same events (and entity keys that
+//! are told apart) both stores hold the same words and return the same values.
 //!
 //! # The script's arguments
 //!
@@ -59,10 +59,9 @@ impl std::fmt::Debug for RemotePlanner {
 /// One entity an event touches: whose state, and what to apply to it.
 #[derive(Clone, Debug)]
 pub struct RemoteEntity {
-    /// The entity kind.
+    /// The entity kind; its key is the event's (`Event::entity`), which the store
+    /// names its state by as it sees fit (`fds-redis` keys it by a keyed hash).
     pub kind: EntityKind,
-    /// The fixed-seed 64-bit hash of (kind, key): the key's identity in the store.
-    pub key_hash: u64,
     /// Five numbers per change (see the module docs); empty when only read.
     pub changes: Vec<i64>,
 }
@@ -110,7 +109,9 @@ impl RemotePlanner {
         let mut contributions = Vec::with_capacity(plan.most_updates);
         let mut entities = Vec::with_capacity(plan.groups.len());
         for group in &plan.groups {
-            let Some(key) = event.entity(group.kind) else { continue };
+            if event.entity(group.kind).is_none() {
+                continue;
+            }
             contributions.clear();
             if apply {
                 self.hashes.contributions(event, group, &truth, &mut contributions);
@@ -136,11 +137,7 @@ impl RemotePlanner {
                 };
                 changes.extend([i64::from(f), op, i64::from(a), i64::from(b), x]);
             }
-            entities.push(RemoteEntity {
-                kind: group.kind,
-                key_hash: self.hashes.key(group.kind, key),
-                changes,
-            });
+            entities.push(RemoteEntity { kind: group.kind, changes });
         }
         RemoteEvent { at, entities }
     }

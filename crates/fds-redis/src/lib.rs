@@ -306,8 +306,8 @@ impl RedisFeatures {
         self.run(event, false).map(|(values, _)| values)
     }
 
-    /// Entity states and seen ids under this store's key base, by `SCAN`: a pass over
-    /// the whole key space, for tests and operators, never the scoring path.
+    /// The keys matching `pattern`, each once, by `SCAN`: a pass over the whole key
+    /// space, for tests and operators, never the scoring path.
     fn scan(&self, pattern: &str) -> Result<Vec<String>, Unavailable> {
         let unavailable =
             |e: redis::RedisError| Unavailable(format!("redis at {}: {e}", redacted(&self.options.url)));
@@ -330,6 +330,9 @@ impl RedisFeatures {
             cursor = next;
         }
         self.put_back(con);
+        // SCAN may return a key more than once (while the server rehashes).
+        keys.sort_unstable();
+        keys.dedup();
         Ok(keys)
     }
 

@@ -39,8 +39,9 @@
 //! 32-bit fixed-seed hashes (`ahash`, pinned by `Cargo.lock`): replicas that share a
 //! Redis must run the same build, as a rolling upgrade that changed that hash would
 //! count a value seen before and after it twice, for a window's length.
-//! Needs one Redis (a primary, optionally with replicas / Sentinel), not Redis Cluster:
-//! one event's entity keys lie in different slots.
+//! Needs one Redis primary at a stable address (the client has no Sentinel or Cluster
+//! support built in), not Redis Cluster: one event's entity keys lie in different slots.
+//! Run it with persistence (AOF): nothing rebuilds a lost state from stored events.
 //!
 //! # Blocking
 //!

@@ -11,7 +11,7 @@ fn layer(name: &str) -> Option<u8> {
         "fds-core" => 0,
         "fds-features" | "fds-rules" | "fds-sim" | "fds-vault" | "fds-ml" => 1,
         "fds-scoring" => 2,
-        "fds-store" => 3,
+        "fds-store" | "fds-redis" => 3,
         "fds-pipeline" => 4,
         "fds-web" | "fds-stream" => 5,
         "fds-cli" => 6,

@@ -36,6 +36,8 @@ pub(crate) struct Config {
     pub(crate) models: crate::model_config::ModelSettings,
     /// `[console]`: the analyst console's cookies and session timeouts.
     pub(crate) console: fds_web::console::ConsoleConfig,
+    /// `[features]`: where the velocity state lives (this process, or Redis).
+    pub(crate) features: crate::features_config::FeatureBackend,
 }
 
 impl Config {
@@ -251,11 +253,23 @@ struct RawRetention {
     dry_run: Option<bool>,
 }
 
+/// A duration: seconds as a number, or text such as `24h` ([`parse_duration`]).
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum RawDuration {
+pub(crate) enum RawDuration {
     Seconds(i64),
     Text(String),
+}
+
+impl RawDuration {
+    pub(crate) fn resolve(self) -> Result<Duration, String> {
+        match self {
+            RawDuration::Seconds(n) => {
+                u64::try_from(n).map(Duration::from_secs).map_err(|_| format!("{n} is negative"))
+            }
+            RawDuration::Text(text) => parse_duration(&text),
+        }
+    }
 }
 
 /// The shortest and longest retention interval: more often than every minute only
@@ -272,13 +286,7 @@ fn retention_settings(raw: RawRetention, problems: &mut Vec<String>) -> Retentio
     if let Some(dry_run) = raw.dry_run {
         settings.dry_run = dry_run;
     }
-    let interval = match raw.interval {
-        None => Ok(settings.interval),
-        Some(RawDuration::Seconds(n)) => {
-            u64::try_from(n).map(Duration::from_secs).map_err(|_| format!("{n} is negative"))
-        }
-        Some(RawDuration::Text(text)) => parse_duration(&text),
-    };
+    let interval = raw.interval.map_or(Ok(settings.interval), RawDuration::resolve);
     match interval {
         Ok(interval) if (RETENTION_INTERVAL.0..=RETENTION_INTERVAL.1).contains(&interval) => {
             settings.interval = interval
@@ -352,8 +360,20 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-const SECTIONS: [&str; 11] =
-    ["server", "store", "api", "rules", "scoring", "log", "vault", "kafka", "retention", "models", "console"];
+const SECTIONS: [&str; 12] = [
+    "server",
+    "store",
+    "api",
+    "rules",
+    "scoring",
+    "log",
+    "vault",
+    "kafka",
+    "retention",
+    "models",
+    "console",
+    "features",
+];
 
 /// Values that `env` overrides are written in: numbers and booleans as such, anything
 /// else as a string.
@@ -413,6 +433,10 @@ impl Config {
         );
         let console =
             crate::console_config::console_settings(section(&table, "console", &mut problems), &mut problems);
+        let features = crate::features_config::FeatureBackend::from_raw(
+            section(&table, "features", &mut problems),
+            &mut problems,
+        );
 
         let listen_text = server.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
         let listen = listen_text.parse::<SocketAddr>().unwrap_or_else(|_| {
@@ -479,6 +503,7 @@ impl Config {
             retention,
             models,
             console,
+            features,
         })
     }
 }
@@ -816,6 +841,69 @@ mod tests {
         )
         .expect("seconds as a number");
         assert_eq!(config.retention.interval, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn features_stay_in_memory_unless_redis_is_configured() {
+        use crate::features_config::FeatureBackend;
+        let config = Config::load(None, env(&[("FDS__API__KEYS", "env-key-0123456789")])).expect("valid");
+        assert!(matches!(config.features, FeatureBackend::Memory));
+
+        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(
+            file,
+            "[api]\nkeys = [\"file-key-0123456789\"]\n[features]\nstore = \"redis\"\n\
+             redis_url = \"redis://file-host:6379/0\"\ndedupe_ttl = \"2h\""
+        )
+        .expect("write");
+        let config = Config::load(
+            Some(file.path()),
+            env(&[
+                ("FDS__FEATURES__REDIS_URL", "redis://fds:s3cret@env-host:6380/1"),
+                ("FDS__FEATURES__REDIS_PREFIX", "fds-prod:"),
+                ("FDS__FEATURES__REDIS_TIMEOUT_MS", "250"),
+            ]),
+        )
+        .expect("valid");
+        let FeatureBackend::Redis(options) = &config.features else { panic!("redis: {:?}", config.features) };
+        assert_eq!(options.url, "redis://fds:s3cret@env-host:6380/1", "env overrides the file");
+        assert_eq!(options.prefix, "fds-prod:");
+        assert_eq!(options.seen_ttl, Duration::from_secs(7_200));
+        assert_eq!(options.timeout, Duration::from_millis(250));
+        assert!(config.features.is_shared());
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+    }
+
+    #[test]
+    fn bad_feature_store_settings_are_listed_with_the_other_problems() {
+        let errors = Config::load(
+            None,
+            env(&[("FDS__API__KEYS", "env-key-0123456789"), ("FDS__FEATURES__STORE", "redis")]),
+        )
+        .expect_err("redis needs a url");
+        assert!(errors.0.iter().any(|p| p.contains("features.redis_url")), "{errors}");
+        let errors = Config::load(
+            None,
+            env(&[
+                ("FDS__API__KEYS", "env-key-0123456789"),
+                ("FDS__FEATURES__STORE", "redis"),
+                ("FDS__FEATURES__REDIS_URL", "http://u:s3cret@host"),
+                ("FDS__FEATURES__DEDUPE_TTL", "10s"),
+                ("FDS__FEATURES__REDIS_TIMEOUT_MS", "0"),
+            ]),
+        )
+        .expect_err("invalid");
+        for expected in ["features.redis_url", "features.dedupe_ttl", "features.redis_timeout_ms"] {
+            assert!(errors.0.iter().any(|p| p.contains(expected)), "missing {expected} in {errors}");
+        }
+        assert!(!errors.to_string().contains("s3cret"), "{errors}");
+        let errors = Config::load(
+            None,
+            env(&[("FDS__API__KEYS", "env-key-0123456789"), ("FDS__FEATURES__STORE", "disk")]),
+        )
+        .expect_err("unknown store");
+        assert!(errors.0.iter().any(|p| p.contains("features.store")), "{errors}");
     }
 
     #[test]

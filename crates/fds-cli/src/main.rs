@@ -7,6 +7,7 @@ mod config;
 mod console_config;
 mod demo;
 mod eval;
+mod features_config;
 mod hold_cmd;
 mod import_cmd;
 mod kafka_config;

@@ -25,10 +25,21 @@ pub(crate) fn run(config_file: Option<&Path>) -> Result<ExitCode> {
 async fn serve(config: Config) -> Result<()> {
     let scorer = setup::scorer(&config.rules_dir, config.scoring.clone())?;
     let vault = std::sync::Arc::new(fds_vault::Vault::new(config.vault.clone()));
-    let pipeline = setup::pipeline(&config.store_url, vault, scorer, &config.rules_dir).await?;
+    let pipeline = setup::pipeline_with(
+        &config.store_url,
+        vault,
+        scorer,
+        &config.rules_dir,
+        fds_pipeline::PipelineConfig::default(),
+        &config.features,
+    )
+    .await?;
     let rules = pipeline.scorer().rules().rules().len();
     let version = pipeline.scorer().rules().version().to_string();
     let reload = pipeline.spawn_rule_reload(setup::RULE_RELOAD_EVERY);
+    // Replicas sharing the velocity state share the blocks too.
+    let blocks =
+        config.features.is_shared().then(|| pipeline.spawn_block_refresh(setup::BLOCK_REFRESH_EVERY));
     let models = crate::model_registry::follow(&pipeline, &config.models).await;
     let api = ApiConfig {
         listen: config.listen,
@@ -54,6 +65,9 @@ async fn serve(config: Config) -> Result<()> {
     let _ = stop_retention.send(());
     let _ = retention.await;
     reload.abort();
+    if let Some(blocks) = blocks {
+        blocks.abort();
+    }
     served?;
     tracing::info!("draining decisions to the store");
     models.abort();

@@ -1,8 +1,9 @@
 //! Wiring shared by the commands: load the rule library, build the scorer and the
 //! pipeline, start logging.
 
+use crate::features_config::FeatureBackend;
 use anyhow::{Context, Result};
-use fds_features::{FeatureSet, InMemoryFeatures};
+use fds_features::{FeatureSet, FeatureStore, InMemoryFeatures};
 use fds_pipeline::rulebook;
 use fds_pipeline::{Pipeline, PipelineConfig, SystemClock};
 use fds_rules::RulePack;
@@ -42,6 +43,11 @@ pub(crate) fn scorer(dir: &Path, config: ScoringConfig) -> Result<Scorer> {
 /// draft put in shadow or a suppression is live this long after it is made.
 pub(crate) const RULE_RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// How often a replica sharing its velocity state (`[features] store = "redis"`) picks
+/// up the blocks the other replicas decided: a block is enforced everywhere this long
+/// after its decision is stored.
+pub(crate) const BLOCK_REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Opens the store (its PII sealed by `vault`) and starts the pipeline over a fresh
 /// in-memory velocity store with the store's live rule pack — seeded from the files
 /// in `rules_dir` when the store holds none yet (they must compile and pass their
@@ -53,17 +59,22 @@ pub(crate) async fn pipeline(
     scorer: Scorer,
     rules_dir: &Path,
 ) -> Result<Arc<Pipeline>> {
-    pipeline_with(store_url, vault, scorer, rules_dir, PipelineConfig::default()).await
+    pipeline_with(store_url, vault, scorer, rules_dir, PipelineConfig::default(), &FeatureBackend::Memory)
+        .await
 }
 
-/// [`pipeline`] with other pipeline settings.
+/// [`pipeline`] with other pipeline settings, over the velocity store `backend` names
+/// (`[features]`: this process's memory, or the Redis every replica shares, connected
+/// here so a Redis that is not there stops the start).
 pub(crate) async fn pipeline_with(
     store_url: &str,
     vault: Arc<Vault>,
     scorer: Scorer,
     rules_dir: &Path,
     config: PipelineConfig,
+    backend: &FeatureBackend,
 ) -> Result<Arc<Pipeline>> {
+    let key_secret = vault.derive_key(fds_redis::KEY_SECRET_PURPOSE);
     let store = fds_store::open(store_url, vault)
         .await
         .with_context(|| format!("opening the store at {}", crate::config::redacted_url(store_url)))?;
@@ -88,8 +99,21 @@ pub(crate) async fn pipeline_with(
         );
     }
     let scorer = scorer.with_rules(Arc::new(live.pack));
-    let memory = Arc::new(InMemoryFeatures::new(scorer.features().clone()));
-    let pipeline = Pipeline::start(scorer, memory, store, Arc::new(SystemClock), config)
+    let velocity: Arc<dyn FeatureStore> = match backend {
+        FeatureBackend::Memory => Arc::new(InMemoryFeatures::new(scorer.features().clone())),
+        FeatureBackend::Redis(options) => {
+            let (set, mut options) = (scorer.features().clone(), options.clone());
+            // Every replica of one key ring pseudonymises entity keys alike.
+            options.key_secret = key_secret.to_vec();
+            // Connecting blocks (and fails at once when Redis is not there).
+            let redis = tokio::task::spawn_blocking(move || fds_redis::RedisFeatures::connect(set, options))
+                .await
+                .context("connecting to Redis")??;
+            tracing::info!(keys = redis.key_base(), "velocity features shared on Redis");
+            Arc::new(redis)
+        }
+    };
+    let pipeline = Pipeline::start(scorer, velocity, store, Arc::new(SystemClock), config)
         .await
         .context("starting the scoring pipeline")?;
     pipeline.reload_rules().await.map_err(|e| anyhow::anyhow!("loading the rule state: {e}"))?;

@@ -36,9 +36,12 @@ pub(crate) fn run(config_file: Option<&Path>) -> Result<ExitCode> {
             scorer,
             &config.rules_dir,
             fds_stream::pipeline_config(),
+            &config.features,
         )
         .await?;
         let reload = pipeline.spawn_rule_reload(setup::RULE_RELOAD_EVERY);
+        let blocks =
+            config.features.is_shared().then(|| pipeline.spawn_block_refresh(setup::BLOCK_REFRESH_EVERY));
         let models = crate::model_registry::follow(&pipeline, &config.models).await;
         let worker = Worker::new(worker_config, pipeline.clone()).context("connecting to Kafka")?;
         let metrics = worker.metrics();
@@ -64,6 +67,9 @@ pub(crate) fn run(config_file: Option<&Path>) -> Result<ExitCode> {
         ));
         let stats = worker.run(setup::shutdown_signal()).await.context("consuming")?;
         reload.abort();
+        if let Some(blocks) = blocks {
+            blocks.abort();
+        }
         models.abort();
         pipeline.drain().await.context("flushing decisions to the store")?;
         crate::model_registry::flush_tallies(&pipeline).await;

@@ -83,10 +83,11 @@
 
 mod contract;
 mod filter;
+pub mod remote;
 mod spec;
 mod store;
 mod window;
 
 pub use spec::{Agg, Feature, FeatureSet, SpecError, TimeUnit, DEFAULT_SINCE_HORIZON_DAYS};
-pub use store::{FeatureStore, InMemoryFeatures, StoreStats};
+pub use store::{FeatureStore, InMemoryFeatures, StoreStats, Unavailable};
 pub use window::{BUCKETS, DISTINCT_CAP};

@@ -336,6 +336,16 @@ impl FeatureSet {
         }
     }
 
+    /// A fingerprint of everything that gives stored state its meaning (features in
+    /// order, their windows, filters and offset): a remote store keys its state by it,
+    /// so replicas on a changed spec never read state written under another. Stable
+    /// for a given build (FNV-1a over the compiled set's `Debug` form).
+    pub fn fingerprint(&self) -> u64 {
+        let text =
+            format!("{:?}|{:?}|{:?}|{:?}", self.features, self.params, self.conditions, self.utc_offset);
+        text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    }
+
     pub fn len(&self) -> usize {
         self.features.len()
     }

@@ -35,7 +35,24 @@ pub trait FeatureStore: Send + Sync {
     /// How many (entity, feature) windows are tracked now, and an estimate of their
     /// heap bytes.
     fn stats(&self) -> StoreStats;
+    /// [`FeatureStore::observe`], reporting a store that cannot be reached (a remote
+    /// one) as an error instead of panicking; nothing was applied then. The in-memory
+    /// store never fails.
+    fn try_observe(&self, event: &Event) -> Result<Vec<FeatureValue>, Unavailable> {
+        Ok(self.observe(event))
+    }
+    /// Whether calls wait on the network: an async caller must not make them on a
+    /// reactor thread as they are (the pipeline uses `block_in_place`).
+    fn is_remote(&self) -> bool {
+        false
+    }
 }
+
+/// A remote feature store could not apply or read an event (unreachable, timed out,
+/// or returned state this build cannot read). Says why, never the event's keys.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("velocity feature store unavailable: {0}")]
+pub struct Unavailable(pub String);
 
 /// A snapshot of a store's size.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -99,43 +116,31 @@ type Entities = HashMap<u64, Entity, BuildHasherDefault<PassThrough>>;
 pub struct InMemoryFeatures {
     set: Arc<FeatureSet>,
     shards: Box<[Mutex<Entities>]>,
+    hashes: Hashes,
+}
+
+/// The fixed-seed hashers of entity keys and distinct values, shared by every store
+/// so a remote one keeps exactly the state the in-memory one would.
+pub(crate) struct Hashes {
     keys: ahash::RandomState,
     values: ahash::RandomState,
 }
 
-impl std::fmt::Debug for InMemoryFeatures {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never the state: its keys are hashes of PII.
-        f.debug_struct("InMemoryFeatures").field("features", &self.set.len()).finish_non_exhaustive()
-    }
-}
-
-impl InMemoryFeatures {
-    pub fn new(set: Arc<FeatureSet>) -> InMemoryFeatures {
+impl Hashes {
+    pub(crate) fn new() -> Hashes {
         let [k0, k1, k2, k3] = KEY_SEEDS;
         let [v0, v1, v2, v3] = VALUE_SEEDS;
-        InMemoryFeatures {
-            set,
-            shards: (0..SHARDS).map(|_| Mutex::new(Entities::default())).collect(),
+        Hashes {
             keys: ahash::RandomState::with_seeds(k0, k1, k2, k3),
             values: ahash::RandomState::with_seeds(v0, v1, v2, v3),
         }
     }
 
-    pub fn set(&self) -> &Arc<FeatureSet> {
-        &self.set
-    }
-
-    fn key_hash(&self, kind: EntityKind, key: &str) -> u64 {
+    pub(crate) fn key(&self, kind: EntityKind, key: &str) -> u64 {
         self.keys.hash_one((kind as u8, key))
     }
 
-    fn shard(&self, hash: u64) -> &Mutex<Entities> {
-        // Bits 32.. : hashbrown uses the low bits for the slot and the top 7 for its tag.
-        &self.shards[(hash >> 32) as usize & (SHARDS - 1)]
-    }
-
-    fn value_hash(&self, value: Field<'_>) -> u32 {
+    pub(crate) fn value(&self, value: Field<'_>) -> u32 {
         // The low 32 bits of a 64-bit ahash are as well mixed as any.
         (match value {
             Field::Str(s) => self.values.hash_one(s),
@@ -145,7 +150,7 @@ impl InMemoryFeatures {
     }
 
     /// What `event` adds to each feature of `group` it updates, in feature order.
-    fn contributions(
+    pub(crate) fn contributions(
         &self,
         event: &Event,
         group: &Group,
@@ -164,15 +169,50 @@ impl InMemoryFeatures {
                     Some(Field::Int(v)) => Some(Contribution::Sum(v)),
                     _ => None,
                 },
-                Source::Field(field) => field.get(event).map(|v| Contribution::Distinct(self.value_hash(v))),
+                Source::Field(field) => field.get(event).map(|v| Contribution::Distinct(self.value(v))),
                 Source::Entity(kind) => {
-                    event.entity(kind).map(|k| Contribution::Distinct(self.value_hash(Field::Str(k))))
+                    event.entity(kind).map(|k| Contribution::Distinct(self.value(Field::Str(k))))
                 }
             };
             if let Some(c) = c {
                 out.push((u.feature, c));
             }
         }
+    }
+}
+
+impl std::fmt::Debug for InMemoryFeatures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the state: its keys are hashes of PII.
+        f.debug_struct("InMemoryFeatures").field("features", &self.set.len()).finish_non_exhaustive()
+    }
+}
+
+impl InMemoryFeatures {
+    pub fn new(set: Arc<FeatureSet>) -> InMemoryFeatures {
+        InMemoryFeatures {
+            set,
+            shards: (0..SHARDS).map(|_| Mutex::new(Entities::default())).collect(),
+            hashes: Hashes::new(),
+        }
+    }
+
+    pub fn set(&self) -> &Arc<FeatureSet> {
+        &self.set
+    }
+
+    fn key_hash(&self, kind: EntityKind, key: &str) -> u64 {
+        self.hashes.key(kind, key)
+    }
+
+    fn shard(&self, hash: u64) -> &Mutex<Entities> {
+        // Bits 32.. : hashbrown uses the low bits for the slot and the top 7 for its tag.
+        &self.shards[(hash >> 32) as usize & (SHARDS - 1)]
+    }
+
+    #[cfg(test)]
+    fn value_hash(&self, value: Field<'_>) -> u32 {
+        self.hashes.value(value)
     }
 
     fn run(&self, event: &Event, apply: bool) -> Vec<FeatureValue> {
@@ -202,7 +242,7 @@ impl InMemoryFeatures {
         for group in &plan.groups {
             let Some(key) = event.entity(group.kind) else { continue };
             if apply {
-                self.contributions(event, group, truth, &mut changes);
+                self.hashes.contributions(event, group, truth, &mut changes);
             }
             let hash = self.key_hash(group.kind, key);
             let mut shard = self.shard(hash).lock();

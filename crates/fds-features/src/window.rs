@@ -68,7 +68,7 @@ pub(crate) struct Params {
 
 impl Params {
     /// Words per entry.
-    fn stride(&self) -> usize {
+    pub(crate) fn stride(&self) -> usize {
         match self.agg {
             Agg::Count | Agg::Distinct | Agg::SinceFirst => 2,
             Agg::Sum => 3,
@@ -89,7 +89,11 @@ impl At {
         At { secs: ts.timestamp(), micros: ts.timestamp_micros() }
     }
 
-    fn bucket(self, p: &Params) -> u32 {
+    pub(crate) fn micros(self) -> i64 {
+        self.micros
+    }
+
+    pub(crate) fn bucket(self, p: &Params) -> u32 {
         // Truncation is intended: bucket numbers are compared by wrapping difference.
         self.secs.div_euclid(p.width_secs) as u32
     }
@@ -125,7 +129,7 @@ fn join(hi: u32, lo: u32) -> i64 {
     (i64::from(hi as i32) << 32) | i64::from(lo)
 }
 
-fn split(v: i64) -> [u32; 2] {
+pub(crate) fn split(v: i64) -> [u32; 2] {
     [(v >> 32) as u32, v as u32]
 }
 
@@ -159,6 +163,28 @@ pub(crate) struct Entity {
 }
 
 impl Entity {
+    /// The entity whose packed state is `words` (a remote store's copy), checked to be
+    /// windows of `params` in feature order that fill the buffer exactly.
+    pub(crate) fn from_words(words: Vec<u32>, params: &[Params]) -> Result<Entity, String> {
+        let mut pos = 0;
+        let mut previous = None;
+        while let Some(&h) = words.get(pos) {
+            let f = feature_of(h);
+            let Some(p) = params.get(usize::from(f)) else {
+                return Err(format!("window of feature {f}, but the spec has {}", params.len()));
+            };
+            if previous.is_some_and(|g| g >= f) {
+                return Err(format!("window of feature {f} out of order"));
+            }
+            previous = Some(f);
+            pos += 1 + entries_of(h) * p.stride();
+        }
+        if pos != words.len() {
+            return Err(format!("the last window runs {} words past the end", pos - words.len()));
+        }
+        Ok(Entity { words })
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.words.is_empty()
     }

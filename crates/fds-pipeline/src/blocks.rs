@@ -14,12 +14,25 @@ pub(crate) struct BlockIndex {
 }
 
 impl BlockIndex {
-    pub(crate) fn insert(&self, block: Block) {
+    /// Adds `block` unless its id is known; returns whether it was new.
+    pub(crate) fn insert(&self, block: Block) -> bool {
         let mut map = self.by_subscriber.write();
         let list = map.entry(block.subscriber.expose().to_string()).or_default();
-        if !list.iter().any(|b| b.block_id == block.block_id) {
-            list.push(block);
+        if list.iter().any(|b| b.block_id == block.block_id) {
+            return false;
         }
+        list.push(block);
+        true
+    }
+
+    /// (subscriber, block id) of every block known here that is in force at `at`.
+    pub(crate) fn active_ids(&self, at: Timestamp) -> Vec<(String, String)> {
+        let map = self.by_subscriber.read();
+        map.iter()
+            .flat_map(|(subscriber, list)| {
+                list.iter().filter(|b| b.is_active(at)).map(move |b| (subscriber.clone(), b.block_id.clone()))
+            })
+            .collect()
     }
 
     /// Forgets block `block_id` of `subscriber` (released).

@@ -42,7 +42,8 @@ pub struct PipelineConfig {
     pub recent_capacity: usize,
     pub writer: WriterConfig,
     /// Rebuild the velocity state at start by replaying the stored events of the
-    /// longest feature window, so a restart does not forget recent behaviour.
+    /// longest feature window, so a restart does not forget recent behaviour. Never
+    /// done into a remote (shared) feature store, whose state outlives the process.
     pub warm_up: bool,
     /// How often idle velocity state is evicted.
     pub evict_every: std::time::Duration,
@@ -57,6 +58,15 @@ impl Default for PipelineConfig {
             evict_every: std::time::Duration::from_secs(60),
         }
     }
+}
+
+/// What [`Pipeline::refresh_blocks`] changed in this process's block index.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BlockRefresh {
+    /// Blocks in force in the store that were not known here.
+    pub added: usize,
+    /// Blocks known here that the store holds as released.
+    pub released: usize,
 }
 
 /// Events read per page while warming up.
@@ -248,7 +258,11 @@ impl Pipeline {
         for entry in store.allow_entries(clock.now()).await? {
             allows.insert(entry.subscriber.expose(), entry.allow_id, entry.since, entry.until);
         }
-        if config.warm_up {
+        if config.warm_up && features.is_remote() {
+            // The shared state outlives this process; replaying stored events into it
+            // would count them again.
+            tracing::info!("velocity state is shared (remote store): no warm-up replay");
+        } else if config.warm_up {
             let from = clock.now() - scorer.features().longest_window();
             let replayed = warm_up(store.as_ref(), features.as_ref(), from).await?;
             tracing::info!(replayed, "velocity state rebuilt from stored events");
@@ -493,7 +507,7 @@ impl Pipeline {
                 self.metrics.duplicates.inc();
                 return Ok(Submitted::Duplicate(found));
             }
-            let values = self.features.observe(&event);
+            let values = self.observe_features(&event).map_err(|e| StoreError::Unavailable(e.to_string()))?;
             let scored = scorer.score_with(&event, &values, now, &rule_state.suppressions);
             let rules = scorer.rules().rules();
             for &hit in &scored.rule_hits {
@@ -532,6 +546,81 @@ impl Pipeline {
         Ok(Submitted::New(decision))
     }
 
+    /// Applies `event` to the velocity features. A remote store (Redis) waits on the
+    /// network: on a multi-threaded runtime the wait runs in `block_in_place`, which
+    /// hands this worker's other tasks to another thread first, so the reactor never
+    /// stalls behind it (a current-thread runtime, as in tests, just waits).
+    fn observe_features(
+        &self,
+        event: &Event,
+    ) -> Result<Vec<fds_core::FeatureValue>, fds_features::Unavailable> {
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if self.features.is_remote() && multi_thread {
+            tokio::task::block_in_place(|| self.features.try_observe(event))
+        } else {
+            self.features.try_observe(event)
+        }
+    }
+
+    /// Brings this process's block index in line with the store, for replicas that
+    /// share it: every block in force in the store is added (decided by another
+    /// replica), and a block known here that the store holds as released (by another
+    /// replica's console) is dropped. A block known here but not stored yet (the writer
+    /// has not flushed it) stays.
+    pub async fn refresh_blocks(&self) -> Result<BlockRefresh, StoreError> {
+        let now = self.clock.now();
+        let active = self.store.active_blocks(now).await?;
+        let in_store: std::collections::HashSet<&str> = active.iter().map(|b| b.block_id.as_str()).collect();
+        let mut refresh = BlockRefresh::default();
+        for (subscriber, block_id) in self.blocks.active_ids(now) {
+            if in_store.contains(block_id.as_str()) {
+                continue;
+            }
+            // Few: blocks just decided here, or released elsewhere.
+            if self.store.block(&block_id).await?.is_some_and(|r| r.released_at.is_some()) {
+                self.blocks.remove(&subscriber, &block_id);
+                refresh.released += 1;
+            }
+        }
+        for block in active {
+            if self.blocks.insert(block) {
+                refresh.added += 1;
+            }
+        }
+        Ok(refresh)
+    }
+
+    /// Calls [`Pipeline::refresh_blocks`] every `every`; stops when the pipeline is
+    /// dropped. For replicas that share a store: each enforces the blocks the others
+    /// decide, and stops enforcing the ones they release, within `every` (plus the
+    /// store writer's flush delay).
+    pub fn spawn_block_refresh(self: &Arc<Self>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let pipeline = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(pipeline) = pipeline.upgrade() else { break };
+                match pipeline.refresh_blocks().await {
+                    Ok(BlockRefresh { added: 0, released: 0 }) => {}
+                    Ok(BlockRefresh { added, released }) => {
+                        tracing::info!(
+                            added,
+                            released,
+                            "blocks decided or released by other replicas applied"
+                        )
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "refreshing the blocks failed; the known ones stay")
+                    }
+                }
+            }
+        })
+    }
+
     /// The block that makes payment systems refuse `subscriber` now, if any.
     pub fn active_block(&self, subscriber: &str) -> Option<Block> {
         self.blocks.active(subscriber, self.clock.now())
@@ -542,7 +631,8 @@ impl Pipeline {
     /// (`Block::is_high_severity`), files the release for a second person to approve
     /// ([`Pipeline::decide_release`]). A release is audited in the store's
     /// transaction and stops refusing the subscriber's payments here at once; other
-    /// processes forget the block at their next rule poll ([`Pipeline::reload_releases`]).
+    /// processes forget the block at their next rule poll ([`Pipeline::reload_releases`])
+    /// or block refresh ([`Pipeline::refresh_blocks`], when they share velocity state).
     pub async fn release_block(
         &self,
         block_id: &str,
@@ -750,6 +840,19 @@ mod tests {
 
     async fn pipeline_on(url: &str, vault: Arc<fds_store::Vault>, now: fds_core::Timestamp) -> Pipeline {
         let features = Arc::new(fds_features::FeatureSet::from_toml_str("").expect("no features"));
+        let memory = Arc::new(fds_features::InMemoryFeatures::new(features));
+        pipeline_with(url, vault, now, Default::default(), memory).await
+    }
+
+    /// A pipeline with no rules and no features over `velocity`, scoring by `scoring`.
+    async fn pipeline_with(
+        url: &str,
+        vault: Arc<fds_store::Vault>,
+        now: fds_core::Timestamp,
+        scoring: fds_scoring::ScoringConfig,
+        velocity: Arc<dyn FeatureStore>,
+    ) -> Pipeline {
+        let features = Arc::new(fds_features::FeatureSet::from_toml_str("").expect("no features"));
         let rules = fds_rules::RulePack::from_sources(
             Vec::new(),
             Default::default(),
@@ -757,17 +860,11 @@ mod tests {
             chrono::FixedOffset::east_opt(0).expect("utc"),
         )
         .expect("an empty rule pack");
-        let scorer = Scorer::new(Arc::new(rules), features.clone(), Default::default());
+        let scorer = Scorer::new(Arc::new(rules), features, scoring);
         let store = fds_store::open(url, vault).await.expect("store");
-        Pipeline::start(
-            scorer,
-            Arc::new(fds_features::InMemoryFeatures::new(features)),
-            store,
-            Arc::new(ManualClock::new(now)),
-            PipelineConfig::default(),
-        )
-        .await
-        .expect("pipeline starts")
+        Pipeline::start(scorer, velocity, store, Arc::new(ManualClock::new(now)), PipelineConfig::default())
+            .await
+            .expect("pipeline starts")
     }
 
     #[tokio::test]
@@ -842,5 +939,142 @@ mod tests {
         second.flush().await.unwrap();
         assert_eq!(second.metrics().duplicates.get(), 2);
         assert_eq!(second.store().counts().await.unwrap().events, 3);
+    }
+
+    #[tokio::test]
+    async fn blocks_decided_by_another_replica_on_the_store_are_enforced_after_a_refresh() {
+        let now = chrono::Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("p.db").display());
+        let vault = Arc::new(fds_store::Vault::new(fds_store::KeyRing::generate_local()));
+        // Every event blocks on this replica (score 0 >= block_at 0).
+        let blocking = fds_scoring::ScoringConfig { review_at: 0.0, block_at: 0.0, ..Default::default() };
+        let features = Arc::new(fds_features::FeatureSet::from_toml_str("").expect("no features"));
+        let memory = || Arc::new(fds_features::InMemoryFeatures::new(features.clone()));
+        let a = pipeline_with(&url, vault.clone(), now, blocking, memory()).await;
+        let b = pipeline_with(&url, vault, now, Default::default(), memory()).await;
+        let nothing = BlockRefresh::default();
+        assert_eq!(b.refresh_blocks().await.unwrap(), nothing);
+
+        let decided = a.submit_event(payment("e-1", now), Instant::now()).await.unwrap();
+        let block = decided.decision().block.clone().expect("a block");
+        assert_eq!(a.active_block("01012345678").map(|b| b.block_id), Some(block.block_id.clone()));
+        assert!(b.active_block("01012345678").is_none(), "not stored yet, not known to B");
+        a.flush().await.unwrap();
+        assert!(b.active_block("01012345678").is_none(), "B has not refreshed");
+        assert_eq!(b.refresh_blocks().await.unwrap(), BlockRefresh { added: 1, released: 0 });
+        assert_eq!(b.active_block("01012345678").map(|b| b.block_id.clone()), Some(block.block_id.clone()));
+        assert_eq!(b.refresh_blocks().await.unwrap(), nothing, "known blocks are not added twice");
+
+        // Released through B (the console of B): A stops enforcing it at its next refresh.
+        let released = b.release_block(&block.block_id, "analyst", "customer confirmed", None).await.unwrap();
+        assert!(matches!(released, ReleaseOutcome::Released(_)), "{released:?}");
+        assert!(b.active_block("01012345678").is_none());
+        assert!(a.active_block("01012345678").is_some(), "A has not refreshed");
+        assert_eq!(a.refresh_blocks().await.unwrap(), BlockRefresh { added: 0, released: 1 });
+        assert!(a.active_block("01012345678").is_none());
+
+        // A block A just decided and has not stored yet is kept by A's refresh.
+        let fresh = a.submit_event(payment("e-2", now), Instant::now()).await.unwrap();
+        let fresh = fresh.decision().block.clone().expect("a block").block_id;
+        assert_eq!(a.refresh_blocks().await.unwrap().released, 0);
+        assert_eq!(a.active_block("01012345678").map(|b| b.block_id), Some(fresh));
+    }
+
+    /// A remote velocity store whose calls take `delay` (a network wait) or fail.
+    struct Remote {
+        inner: fds_features::InMemoryFeatures,
+        delay: std::time::Duration,
+        fail: bool,
+    }
+
+    impl FeatureStore for Remote {
+        fn observe(&self, event: &Event) -> Vec<fds_core::FeatureValue> {
+            std::thread::sleep(self.delay);
+            self.inner.observe(event)
+        }
+        fn peek(&self, event: &Event) -> Vec<fds_core::FeatureValue> {
+            self.inner.peek(event)
+        }
+        fn evict_idle(&self, now: fds_core::Timestamp) -> usize {
+            self.inner.evict_idle(now)
+        }
+        fn stats(&self) -> fds_features::StoreStats {
+            self.inner.stats()
+        }
+        fn try_observe(
+            &self,
+            event: &Event,
+        ) -> Result<Vec<fds_core::FeatureValue>, fds_features::Unavailable> {
+            if self.fail {
+                return Err(fds_features::Unavailable("redis at test: connection refused".into()));
+            }
+            Ok(self.observe(event))
+        }
+        fn is_remote(&self) -> bool {
+            true
+        }
+    }
+
+    fn remote(delay: std::time::Duration, fail: bool) -> Arc<dyn FeatureStore> {
+        let features = Arc::new(fds_features::FeatureSet::from_toml_str("").expect("no features"));
+        Arc::new(Remote { inner: fds_features::InMemoryFeatures::new(features), delay, fail })
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_feature_store_fails_the_event_and_decides_nothing() {
+        let now = chrono::Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap();
+        let vault = Arc::new(fds_store::Vault::new(fds_store::KeyRing::generate_local()));
+        let pipeline = pipeline_with(
+            "sqlite::memory:",
+            vault,
+            now,
+            Default::default(),
+            remote(Default::default(), true),
+        )
+        .await;
+        let failed = pipeline.submit_event(payment("e-1", now), Instant::now()).await;
+        assert!(
+            matches!(&failed, Err(SubmitError::Store(StoreError::Unavailable(why))) if why.contains("connection refused")),
+            "{failed:?}"
+        );
+        pipeline.flush().await.unwrap();
+        assert_eq!(pipeline.store().counts().await.unwrap().events, 0);
+        assert!(pipeline.decision_for_event("e-1").await.unwrap().is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_remote_feature_store_waits_without_stalling_the_runtime() {
+        let now = chrono::Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap();
+        let vault = Arc::new(fds_store::Vault::new(fds_store::KeyRing::generate_local()));
+        let wait = std::time::Duration::from_millis(400);
+        let pipeline = Arc::new(
+            pipeline_with("sqlite::memory:", vault, now, Default::default(), remote(wait, false)).await,
+        );
+        // One worker thread: the submission and a ticker both run on it. Without
+        // block_in_place the 400 ms wait would hold the only worker and the ticker.
+        let ticks = Arc::new(AtomicI64::new(0));
+        let ticker = {
+            let ticks = ticks.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    ticks.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let submitted = {
+            let pipeline = pipeline.clone();
+            tokio::spawn(async move { pipeline.submit_event(payment("e-1", now), Instant::now()).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let before = ticks.load(Ordering::Relaxed);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let during = ticks.load(Ordering::Relaxed) - before;
+        assert!(!submitted.is_finished(), "the store call is still waiting");
+        assert!(during >= 5, "the ticker ran {during} times in 200 ms while the store call waited");
+        assert!(!submitted.await.unwrap().unwrap().is_duplicate());
+        ticker.abort();
     }
 }

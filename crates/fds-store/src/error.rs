@@ -38,6 +38,10 @@ pub enum StoreError {
     /// The batch writer has stopped and accepts nothing more.
     #[error("the batch writer has stopped")]
     Closed,
+    /// Another service scoring depends on could not be reached (the shared velocity
+    /// feature store); nothing was decided or written. Says which and why.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl StoreError {

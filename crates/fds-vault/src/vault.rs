@@ -157,6 +157,21 @@ impl Vault {
     }
 }
 
+impl Vault {
+    /// A 32-byte key for `purpose`, derived from the index key (HMAC-SHA256 over a
+    /// domain-separated label): for another component that must pseudonymise values
+    /// the same way in every process sharing this key ring (the shared velocity store
+    /// keys its Redis entries with it), without handing it the index key itself.
+    /// Equal purposes give equal keys; distinct purposes, unrelated ones.
+    pub fn derive_key(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.index_key.bytes())
+            .expect("HMAC accepts a key of any length");
+        mac.update(b"fds-vault/derived-key/v1/");
+        mac.update(purpose.as_bytes());
+        Zeroizing::new(mac.finalize().into_bytes().into())
+    }
+}
+
 impl From<KeyRing> for Vault {
     fn from(keys: KeyRing) -> Vault {
         Vault::new(keys)
@@ -209,6 +224,16 @@ mod tests {
             (Field::Iccid, "8982000000000000000001"),
             (Field::TotpSecret, "JBSWY3DPEHPK3PXP"),
         ]
+    }
+
+    #[test]
+    fn derived_keys_follow_the_index_key_and_the_purpose() {
+        let (a, b) = (vault_1(), vault_with("2", &[("2", KEY_2)], INDEX));
+        assert_eq!(*a.derive_key("redis"), *b.derive_key("redis"), "the data keys play no part");
+        assert_ne!(*a.derive_key("redis"), *a.derive_key("other"));
+        let other = vault_with("1", &[("1", KEY_1)], OTHER_INDEX);
+        assert_ne!(*a.derive_key("redis"), *other.derive_key("redis"));
+        assert_ne!(hex::encode(&a.derive_key("redis")[..16]), a.blind_index(Field::Identity, "redis"));
     }
 
     #[test]

@@ -3,7 +3,6 @@ pod security settings on every pod, probes, network paths, autoscaling bounds,
 secrets, and the metric names the dashboard and the alerts use."""
 
 import base64
-import os
 import re
 import subprocess
 import tomllib
@@ -446,23 +445,18 @@ def docs_anchors():
     return anchors
 
 
-def test_the_redis_component_switches_api_and_workers_to_the_shared_store(tmp_path):
-    # kustomize takes directories by relative path only.
-    relative = os.path.relpath(K8S, tmp_path)
-    (tmp_path / "kustomization.yaml").write_text(
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
-        f"resources: [{relative}/overlays/prod]\n"
-        f"components: [{relative}/components/redis-velocity]\n")
-    # The test's kustomization lives outside k8s/: let it load from there.
-    objects = render(tmp_path, "--load-restrictor", "LoadRestrictionsNone")
+def test_prod_shares_velocity_state_on_redis_and_dev_keeps_it_in_memory():
+    """The redis-velocity component switches API and workers to the shared store; prod
+    (several API replicas and workers) includes it, dev (one API replica) does not."""
+    prod = render(K8S / "overlays" / "prod")
+    dev = render(K8S / "overlays" / "dev")
     for name in ("fds-api", "fds-worker"):
-        (container,) = one(objects, "Deployment", name)["spec"]["template"]["spec"]["containers"]
-        env = {e["name"]: e for e in container["env"]}
+        (container,) = one(prod, "Deployment", name)["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e for e in container.get("env", [])}
         assert env["FDS__FEATURES__STORE"]["value"] == "redis"
         assert env["FDS__FEATURES__REDIS_URL"]["valueFrom"]["secretKeyRef"] == {"name": "fds-redis", "key": "url"}
-    for obj in objects:
-        if (obj["apiVersion"], obj["kind"]) not in CUSTOM_RESOURCES:
-            kubernetes_validate.validate(obj, KUBERNETES_VERSIONS[-1], strict=True)
+        (container,) = one(dev, "Deployment", name)["spec"]["template"]["spec"]["containers"]
+        assert "FDS__FEATURES__STORE" not in {e["name"] for e in container.get("env", [])}
 
 
 @pytest.mark.parametrize("setting", ["readOnlyRootFilesystem", "allowPrivilegeEscalation", "drop"])

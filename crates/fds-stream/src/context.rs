@@ -9,14 +9,31 @@ use rdkafka::{ClientContext, Offset, Statistics, TopicPartitionList};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-/// The offset after the last message committed, per (topic, partition).
+/// Per (topic, partition) held, the offset after the last message of the batches
+/// settled there: what the next commit sends.
 pub(crate) type Committed = Arc<parking_lot::Mutex<std::collections::BTreeMap<(String, i32), i64>>>;
 
 pub(crate) struct WorkerContext {
     pub(crate) metrics: Arc<WorkerMetrics>,
-    /// What the worker committed on the partitions it holds: a revoked partition is
-    /// forgotten, so the last commit never moves a new owner's offset back.
+    /// Shared with the worker, which records into it. A revoked partition's offset is
+    /// committed and forgotten here, so no later commit moves a new owner's offset back.
     pub(crate) committed: Committed,
+}
+
+/// The commit of `offsets` for the partitions `keep` accepts.
+pub(crate) fn commit_list<'a>(
+    offsets: impl IntoIterator<Item = (&'a str, i32, i64)>,
+    keep: impl Fn(&str, i32) -> bool,
+) -> TopicPartitionList {
+    let mut list = TopicPartitionList::new();
+    for (topic, partition, offset) in offsets {
+        if keep(topic, partition) {
+            if let Err(error) = list.add_partition_offset(topic, partition, Offset::Offset(offset)) {
+                tracing::warn!(error = %error, "building the commit failed");
+            }
+        }
+    }
+    list
 }
 
 fn partitions(list: &TopicPartitionList) -> Vec<String> {
@@ -46,18 +63,16 @@ impl ConsumerContext for WorkerContext {
                 // committed now, while they are still this worker's, so the new
                 // owner starts after it.
                 let mut committed = self.committed.lock();
-                let mut last = TopicPartitionList::new();
+                let mut revoked = Vec::new();
                 for e in list.elements() {
                     self.metrics.forget_lag(e.topic(), e.partition());
-                    if let Some(offset) = committed.remove(&(e.topic().to_string(), e.partition())) {
-                        if let Err(error) =
-                            last.add_partition_offset(e.topic(), e.partition(), Offset::Offset(offset))
-                        {
-                            tracing::warn!(error = %error, "building the commit failed");
-                        }
+                    let (topic, partition) = (e.topic().to_string(), e.partition());
+                    if let Some(offset) = committed.remove(&(topic.clone(), partition)) {
+                        revoked.push((topic, partition, offset));
                     }
                 }
                 drop(committed);
+                let last = commit_list(revoked.iter().map(|(t, p, o)| (t.as_str(), *p, *o)), |_, _| true);
                 if last.count() > 0 {
                     if let Err(error) = consumer.commit(&last, CommitMode::Sync) {
                         tracing::warn!(error = %error, "committing the revoked partitions failed");

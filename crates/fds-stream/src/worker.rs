@@ -29,7 +29,7 @@ use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::TopicPartitionList;
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::pin::pin;
@@ -452,14 +452,10 @@ impl Worker {
                 return;
             }
         };
-        let mut list = TopicPartitionList::new();
-        for ((topic, partition), offset) in offsets {
-            if assigned.find_partition(topic, *partition).is_some() {
-                if let Err(error) = list.add_partition_offset(topic, *partition, Offset::Offset(*offset)) {
-                    tracing::warn!(error = %error, "building the commit failed");
-                }
-            }
-        }
+        let list = crate::context::commit_list(
+            offsets.iter().map(|((topic, partition), offset)| (topic.as_str(), *partition, *offset)),
+            |topic, partition| assigned.find_partition(topic, partition).is_some(),
+        );
         if list.count() == 0 {
             return;
         }

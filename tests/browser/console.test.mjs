@@ -169,6 +169,27 @@ test("an analyst reveals a number, sees markup as text and confirms a case", asy
   await context.close();
 });
 
+test("an analyst goes from a case to the subscriber's timeline and adds a note", async () => {
+  const { context, page, errors } = await open();
+  await login(page, "analyst", process.env.ANALYST_PASSWORD);
+  await page.goto(`${BASE}/console/cases/pay-review-1`);
+  await Promise.all([page.waitForNavigation(), page.click("#subscriber-page")]);
+  assert.match(new URL(page.url()).pathname, /^\/console\/subscribers\/v1\./);
+  assert.ok(!page.url().includes("12345678"), "the number is in no URL");
+  assert.equal(await page.textContent("#subscriber"), "010-****-5678");
+  // The label of the case confirmed in the test before is on the timeline.
+  assert.ok(await page.locator("#subscriber-timeline tr.timeline-label", { hasText: "가입자가 결제를 부인함" }).count());
+  await page.fill("#add-note textarea", "고객센터 통화: 010-2222-3333 번호로 결제 문의 <b>굵게</b>");
+  await Promise.all([page.waitForNavigation(), page.click("#add-note button")]);
+  const note = page.locator("#subscriber-timeline tr.timeline-note");
+  assert.equal(await note.count(), 1);
+  assert.match(await note.textContent(), /<b>굵게<\/b>/, "markup in a note shows as text");
+  assert.match(await note.textContent(), /analyst/);
+  await shot(page, "07b-subscriber-timeline");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("the language switch turns every page English and back, and blocks list", async () => {
   const { context, page, errors } = await open();
   await login(page, "analyst", process.env.ANALYST_PASSWORD);
@@ -193,7 +214,8 @@ test("the language switch turns every page English and back, and blocks list", a
   await page.fill("input[name=number]", "010-9876-5432");
   await Promise.all([page.waitForNavigation(), page.click("#subscriber-search button")]);
   assert.equal(await page.textContent("#subscriber"), "010-****-5432");
-  assert.ok(await page.locator("#subscriber-decisions a[href='/console/cases/pay-block-1']").count());
+  assert.ok(await page.locator("#subscriber-timeline a[href='/console/cases/pay-block-1']").count());
+  assert.ok(!page.url().includes("9876"), "the number is in no URL");
   await shot(page, "14-subscriber-found");
   await page.goto(`${BASE}/console/blocks`);
   await Promise.all([page.waitForNavigation(), page.click("#language-switch button")]);

@@ -39,6 +39,7 @@ pub mod console;
 mod dashboard;
 mod error;
 pub mod models;
+pub mod notes;
 pub mod packs;
 mod pii;
 mod postgres;
@@ -66,6 +67,7 @@ pub use models::{
     hour_of, score_bin, DriftReport, InputTally, ModelInfo, ModelKind, ModelRole, NewModel, ScoreTally,
     SCORE_BINS,
 };
+pub use notes::SubscriberNote;
 pub use packs::{
     ChangeState, ChangedFile, NewSuppression, PackVersion, RuleChange, ShadowTally, Suppression,
 };

@@ -565,6 +565,45 @@ pub trait Store: Send + Sync + 'static {
         at: Timestamp,
     ) -> Result<Option<crate::Release>, StoreError>;
 
+    // ---- The subscriber page (`notes.rs`) ----
+
+    /// Up to `limit` blocks of `subscriber`, released and expired ones included,
+    /// newest first, with their release.
+    async fn blocks_for_subscriber(
+        &self,
+        subscriber: &str,
+        limit: u32,
+    ) -> Result<Vec<BlockRecord>, StoreError>;
+
+    /// Up to `limit` labels of `subscriber` (given for them, or for one of their
+    /// decided events), newest first.
+    async fn labels_for_subscriber(&self, subscriber: &str, limit: u32) -> Result<Vec<Label>, StoreError>;
+
+    /// Keeps an analyst's note on `subscriber` (text sealed; audited
+    /// `subscriber.note`). Refused when the text is empty or too long.
+    async fn add_subscriber_note(
+        &self,
+        subscriber: &str,
+        text: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<crate::SubscriberNote, StoreError>;
+
+    /// Up to `limit` notes on `subscriber`, newest first.
+    async fn subscriber_notes(
+        &self,
+        subscriber: &str,
+        limit: u32,
+    ) -> Result<Vec<crate::SubscriberNote>, StoreError>;
+
+    /// An opaque reference to `subscriber` for a console link or form: sealed by the
+    /// vault, so the number is never in a URL or a page; a new one each call.
+    fn subscriber_ref(&self, subscriber: &str) -> String;
+
+    /// The number behind a [`Store::subscriber_ref`] made by any process sharing the
+    /// vault's keys; [`StoreError::Refused`] for anything else.
+    fn subscriber_of_ref(&self, reference: &str) -> Result<String, StoreError>;
+
     // ---- Two-person releases and allow entries (`releases.rs`) ----
 
     /// Asks a second person to release block `block_id` (audited

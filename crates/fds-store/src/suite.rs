@@ -80,6 +80,7 @@ mod api_keys;
 mod console;
 mod dashboard;
 mod models;
+mod notes;
 mod packs;
 mod releases;
 mod rotation;
@@ -546,8 +547,9 @@ async fn a_new_label_is_saved_with_its_audit_record_and_a_repeat_with_none(s: Su
 async fn the_schema_version_is_the_newest_migration(s: Subject) {
     // Postgres has migrations of its own (leaner indexes, daily rollups); then both
     // gained the rule packs (6 / 8), the model registry (7 / 9) and the console's
-    // accounts and sessions (8 / 10), then two-person releases and allow entries (9 / 11).
-    let newest = if s.url.starts_with("postgres") { 11 } else { 9 };
+    // accounts and sessions (8 / 10), then two-person releases and allow entries (9 / 11)
+    // and the subscriber page's notes (10 / 12).
+    let newest = if s.url.starts_with("postgres") { 12 } else { 10 };
     assert_eq!(s.store.schema_version().await.unwrap(), newest);
 }
 
@@ -826,7 +828,7 @@ fn card_payment(event_id: &str) -> Record {
     }
 }
 
-fn contains(haystack: &[u8], needle: &str) -> bool {
+pub(super) fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 

@@ -11,8 +11,9 @@ use std::str::FromStr;
 ///
 /// The kinds follow the PII fields of the event contract in `fds_core`: `subscriber`,
 /// `identity`, `device_imei`/`imei`, `card_number`, `account`, `callee`/`recipient`
-/// and `new_iccid`, plus one secret that is not PII but is kept the same way: a
-/// console user's TOTP secret (`totp_secret`).
+/// and `new_iccid`, plus two values that are not contract fields but are kept the
+/// same way: a console user's TOTP secret (`totp_secret`) and an analyst's free-text
+/// note on a subscriber (`note`), which routinely quotes numbers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Field {
     /// The subscriber's own number (every event).
@@ -31,10 +32,12 @@ pub enum Field {
     Iccid,
     /// A console user's TOTP (second factor) secret, sealed at rest like PII.
     TotpSecret,
+    /// An analyst's note on a subscriber's page (free text that may quote PII).
+    Note,
 }
 
 impl Field {
-    pub const ALL: [Field; 8] = [
+    pub const ALL: [Field; 9] = [
         Field::Subscriber,
         Field::Identity,
         Field::Imei,
@@ -43,6 +46,7 @@ impl Field {
         Field::Callee,
         Field::Iccid,
         Field::TotpSecret,
+        Field::Note,
     ];
 
     /// The stable name, bound into ciphertexts and blind indexes: never rename one, or
@@ -57,6 +61,7 @@ impl Field {
             Field::Callee => "callee",
             Field::Iccid => "iccid",
             Field::TotpSecret => "totp_secret",
+            Field::Note => "note",
         }
     }
 
@@ -99,7 +104,7 @@ impl Field {
             Field::Account => {
                 value.chars().filter(|c| !matches!(c, ' ' | '-')).map(|c| c.to_ascii_uppercase()).collect()
             }
-            Field::Identity | Field::TotpSecret => value.to_string(),
+            Field::Identity | Field::TotpSecret | Field::Note => value.to_string(),
         }
     }
 }
@@ -113,7 +118,7 @@ impl fmt::Display for Field {
 /// The name given is not one of the field kinds.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown PII field {name:?}, expected one of subscriber, identity, imei, card, account, callee, iccid, totp_secret"
+    "unknown PII field {name:?}, expected one of subscriber, identity, imei, card, account, callee, iccid, totp_secret, note"
 )]
 pub struct UnknownField {
     pub name: String,

@@ -213,7 +213,7 @@ mod tests {
     }
 
     /// A sample value for each field kind.
-    fn samples() -> [(Field, &'static str); 8] {
+    fn samples() -> [(Field, &'static str); 9] {
         [
             (Field::Subscriber, NUMBER),
             (Field::Identity, "900101-1234567"),
@@ -223,6 +223,7 @@ mod tests {
             (Field::Callee, "+821098765432"),
             (Field::Iccid, "8982000000000000000001"),
             (Field::TotpSecret, "JBSWY3DPEHPK3PXP"),
+            (Field::Note, "called back from 010-9876-5432, says the SIM swap was not theirs"),
         ]
     }
 

@@ -8,6 +8,7 @@ mod audit;
 mod console;
 mod dashboard;
 mod models;
+mod notes;
 mod packs;
 mod partitions;
 mod releases;
@@ -757,6 +758,44 @@ impl Store for PgStore {
         limit: u32,
     ) -> Result<Vec<crate::ReleaseRequest>, StoreError> {
         releases::release_requests(&self.pool, pending_only, limit).await
+    }
+
+    async fn blocks_for_subscriber(
+        &self,
+        subscriber: &str,
+        limit: u32,
+    ) -> Result<Vec<BlockRecord>, StoreError> {
+        notes::blocks_for_subscriber(&self.pool, &self.vault, subscriber, limit).await
+    }
+
+    async fn labels_for_subscriber(&self, subscriber: &str, limit: u32) -> Result<Vec<Label>, StoreError> {
+        notes::labels_for_subscriber(&self.pool, &self.vault, subscriber, limit).await
+    }
+
+    async fn add_subscriber_note(
+        &self,
+        subscriber: &str,
+        text: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<crate::SubscriberNote, StoreError> {
+        notes::add_note(&self.pool, &self.vault, subscriber, text, actor, at).await
+    }
+
+    async fn subscriber_notes(
+        &self,
+        subscriber: &str,
+        limit: u32,
+    ) -> Result<Vec<crate::SubscriberNote>, StoreError> {
+        notes::notes_for_subscriber(&self.pool, &self.vault, subscriber, limit).await
+    }
+
+    fn subscriber_ref(&self, subscriber: &str) -> String {
+        crate::pii::subscriber_ref(&self.vault, subscriber)
+    }
+
+    fn subscriber_of_ref(&self, reference: &str) -> Result<String, StoreError> {
+        crate::pii::open_subscriber_ref(&self.vault, reference)
     }
 
     async fn blocks_released_since(

@@ -24,7 +24,7 @@ struct Sealed {
     partitioned: bool,
 }
 
-const TABLES: [Sealed; 9] = [
+const TABLES: [Sealed; 10] = [
     Sealed {
         table: "events",
         key: "event_id",
@@ -104,6 +104,15 @@ const TABLES: [Sealed; 9] = [
         matches: "user_id = $2::bigint",
         column: "totp_secret",
         field: Some(Field::TotpSecret),
+        json: false,
+        partitioned: false,
+    },
+    Sealed {
+        table: "subscriber_notes",
+        key: "lpad(note_id::text, 20, '0')",
+        matches: "note_id = $2::bigint",
+        column: "text_sealed",
+        field: Some(Field::Note),
         json: false,
         partitioned: false,
     },

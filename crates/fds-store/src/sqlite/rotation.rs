@@ -14,7 +14,7 @@ struct Sealed {
     field: Option<Field>,
 }
 
-const TABLES: [Sealed; 7] = [
+const TABLES: [Sealed; 8] = [
     Sealed { table: "events", column: "payload", field: None },
     Sealed { table: "decisions", column: "decision", field: None },
     Sealed { table: "blocks", column: "subscriber_sealed", field: Some(Field::Subscriber) },
@@ -22,6 +22,7 @@ const TABLES: [Sealed; 7] = [
     Sealed { table: "legal_holds", column: "subscriber_sealed", field: Some(Field::Subscriber) },
     Sealed { table: "rule_suppressions", column: "entity", field: None },
     Sealed { table: "console_users", column: "totp_secret", field: Some(Field::TotpSecret) },
+    Sealed { table: "subscriber_notes", column: "text_sealed", field: Some(Field::Note) },
 ];
 
 pub(super) fn tables() -> Vec<&'static str> {

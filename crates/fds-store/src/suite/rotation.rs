@@ -46,6 +46,7 @@ async fn sealed_under(url: &str, key: &str) -> usize {
         ("labels", "subscriber_sealed"),
         ("legal_holds", "subscriber_sealed"),
         ("console_users", "totp_secret"),
+        ("subscriber_notes", "text_sealed"),
     ];
     if !url.starts_with("sqlite:") {
         columns.extend([("held_events", "payload"), ("held_decisions", "decision")]);
@@ -65,7 +66,7 @@ async fn sealed_under(url: &str, key: &str) -> usize {
 async fn rotating_keys_rewrites_every_sealed_value_resumably_and_the_old_key_can_go(url: &str) {
     // Written under key a: a blocked card payment, recent ones, an old one of a
     // held subscriber (which retention keeps, on Postgres in the hold tables), a
-    // label and the hold.
+    // label, the hold and an analyst's note.
     let old = crate::open(url, ring_of("a", &["a"])).await.unwrap();
     let first = card_payment("e-1");
     let recent: Vec<Record> =
@@ -91,13 +92,15 @@ async fn rotating_keys_rewrites_every_sealed_value_resumably_and_the_old_key_can
         old.create_user(&super::console::new_user("kim", &[Role::Admin]), "setup", t0()).await.unwrap();
     let totp = Secret::new("JBSWY3DPEHPK3PXP");
     old.set_totp(analyst.user_id, Some(&totp), true, "kim", t0()).await.unwrap();
+    let note =
+        old.add_subscriber_note(KNOWN_SUBSCRIBER, "asked for 010-2222-3333", "kim", t0()).await.unwrap();
     let kept = old.retention(RetentionPolicy::default(), t0(), false).await.unwrap();
     assert_eq!(kept.rows_held(DECISIONS), 1, "the ancient decision is held");
     drop(old);
     // Two values in the card payment's event and decision each, one in every
-    // other event, decision, block, label and hold, and the TOTP secret.
+    // other event, decision, block, label and hold, the TOTP secret and the note.
     let before = sealed_under(url, "a").await;
-    assert_eq!(before, 16);
+    assert_eq!(before, 17);
 
     // Key b becomes active, key a stays for reading. A run stopped after three
     // batches of one row has rewritten some rows, not all.
@@ -133,12 +136,12 @@ async fn rotating_keys_rewrites_every_sealed_value_resumably_and_the_old_key_can
     assert_eq!(rest.from_keys.keys().collect::<Vec<_>>(), ["a"]);
     assert_eq!(sealed_under(url, "a").await, 0, "no value stays under key a");
     assert_eq!(sealed_under(url, "b").await, before);
-    // 14 rows hold sealed values: 5 events and 5 decisions (on Postgres the held
-    // ones in the hold tables), a block, a label, a hold, a user.
-    assert_eq!(partial.rows_rewritten() + rest.rows_rewritten(), 14);
-    assert_eq!(partial.from_keys.values().chain(rest.from_keys.values()).sum::<u64>(), 16);
-    // The audit log is never rewritten: the hold's record keeps key a.
-    assert_eq!(rest.audit_records_on_old_keys, 1);
+    // 15 rows hold sealed values: 5 events and 5 decisions (on Postgres the held
+    // ones in the hold tables), a block, a label, a hold, a user, a note.
+    assert_eq!(partial.rows_rewritten() + rest.rows_rewritten(), 15);
+    assert_eq!(partial.from_keys.values().chain(rest.from_keys.values()).sum::<u64>(), 17);
+    // The audit log is never rewritten: the hold's and the note's records keep key a.
+    assert_eq!(rest.audit_records_on_old_keys, 2);
     assert_eq!(rest.audit_old_keys.iter().collect::<Vec<_>>(), ["a"]);
 
     // A third run finds nothing to do.
@@ -174,5 +177,6 @@ async fn rotating_keys_rewrites_every_sealed_value_resumably_and_the_old_key_can
     assert_eq!(store.holds().await.unwrap(), [hold]);
     let kim = store.user_by_login("kim").await.unwrap().expect("the user");
     assert_eq!(kim.totp_secret, Some(totp));
+    assert_eq!(store.subscriber_notes(KNOWN_SUBSCRIBER, 10).await.unwrap(), [note]);
     assert!(verify_chain(&store.audit_records(0, 100).await.unwrap()).is_ok());
 }

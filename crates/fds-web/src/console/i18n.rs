@@ -80,6 +80,15 @@ labels! {
     rule_hit: "규칙 적중", "Rule hit";
     model_reason: "모델 기여", "Model contribution";
     timeline: "가입자 이력", "Subscriber timeline";
+    timeline_decision: "판정", "Decision";
+    timeline_block: "차단 시작", "Block placed";
+    timeline_release: "차단 해제", "Block released";
+    kind: "구분", "Kind";
+    detail: "내용", "Detail";
+    by: "처리자", "By";
+    add_note: "메모 남기기", "Add a note";
+    note_help: "메모는 암호화되어 저장되고 감사 로그에 기록되며 수정하거나 지울 수 없습니다.", "Notes are stored encrypted, audited, and cannot be edited or deleted.";
+    subscriber_page: "가입자 페이지", "Subscriber page";
     confirm_fraud: "사기 확정", "Confirm fraud";
     false_positive: "오탐 (정상)", "False positive";
     escalate: "상위 보고", "Escalate";

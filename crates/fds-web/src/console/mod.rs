@@ -144,6 +144,12 @@ fn routes(state: ConsoleState) -> Routes {
         .post("/console/cases/{event_id}/escalate", Access::Needs(ActOnCases), pages::cases::escalate)
         .get("/console/subscribers", Access::Needs(ViewCases), pages::subscriber::form)
         .post("/console/subscribers", Access::Needs(ViewCases), pages::subscriber::search)
+        .get("/console/subscribers/{reference}", Access::Needs(ViewCases), pages::subscriber::page)
+        .post(
+            "/console/subscribers/{reference}/notes",
+            Access::Needs(ActOnCases),
+            pages::subscriber::add_note,
+        )
         .get("/console/blocks", Access::Needs(ViewBlocks), pages::blocks::page)
         .get("/console/blocks.csv", Access::Needs(ViewBlocks), pages::blocks::csv)
         .post("/console/blocks/{block_id}/release", Access::Needs(ReleaseBlocks), pages::blocks::release)

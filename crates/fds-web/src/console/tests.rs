@@ -714,21 +714,95 @@ async fn a_subscriber_is_found_by_number_in_any_format_and_shown_masked() {
     console.clock.advance(chrono::Duration::minutes(2));
     let viewer = console.login("lee").await;
 
-    let found = console
+    let search = console
         .submit("/console/subscribers", "/console/subscribers", &viewer, &[("number", "010-1234-5678")])
         .await;
+    assert_eq!(search.status, StatusCode::SEE_OTHER);
+    let page = search.location().to_string();
+    assert!(page.starts_with("/console/subscribers/") && !page.contains(SUBSCRIBER), "{page}");
+    let found = console.get(&page, Some(&viewer)).await;
 
     assert_eq!(found.status, StatusCode::OK);
     assert!(found.body.contains("010-****-5678") && !found.body.contains(SUBSCRIBER));
     assert!(found.body.contains("/console/cases/pay-1") && found.body.contains("/console/cases/pay-2"));
     assert!(found.body.contains("id=\"subscriber-blocks\""), "the block is in force");
+    assert!(!found.body.contains("id=\"add-note\""), "a viewer cannot add a note");
+    let again =
+        console.submit("/console/subscribers", "/console/subscribers", &viewer, &[("number", "+8210")]).await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST);
     let nobody = console
         .submit("/console/subscribers", "/console/subscribers", &viewer, &[("number", "01099999999")])
         .await;
+    let nobody = console.get(nobody.location(), Some(&viewer)).await;
+    assert_eq!(nobody.status, StatusCode::OK);
     assert!(!nobody.body.contains("/console/cases/"));
     let junk =
         console.submit("/console/subscribers", "/console/subscribers", &viewer, &[("number", "12")]).await;
     assert_eq!(junk.status, StatusCode::BAD_REQUEST);
+    for forged in ["/console/subscribers/01012345678", "/console/subscribers/v1.local.AAAA.BBBB"] {
+        assert_eq!(console.get(forged, Some(&viewer)).await.status, StatusCode::NOT_FOUND, "{forged}");
+    }
+}
+
+#[tokio::test]
+async fn the_subscriber_timeline_holds_decisions_blocks_releases_labels_and_notes() {
+    let console = Console::start().await;
+    console.add_user("kim", &[Role::Analyst]).await;
+    console.add_user("lee", &[Role::Viewer]).await;
+    console.score(Console::payment("pay-1", 0, 10_000)).await;
+    console.score(Console::payment("pay-2", 1, 10_000)).await;
+    console.clock.advance(chrono::Duration::minutes(2));
+    let block = console.pipeline.active_block(SUBSCRIBER).expect("the second payment blocked");
+    let analyst = console.login("kim").await;
+    let viewer = console.login("lee").await;
+
+    // From the case, the analyst labels it, opens the subscriber page and writes a
+    // note; then releases the block.
+    let case = console.get("/console/cases/pay-2", Some(&analyst)).await;
+    let page = case.body.split("id=\"subscriber-page\"").next().unwrap().rsplit("href=\"").next().unwrap();
+    let page = page.split('"').next().unwrap().to_string();
+    assert!(page.starts_with("/console/subscribers/") && !page.contains(SUBSCRIBER), "{page}");
+    let labelled = console
+        .submit(
+            "/console/cases/pay-2",
+            "/console/cases/pay-2/outcome",
+            &analyst,
+            &[("outcome", "fraud"), ("reason", "victim called")],
+        )
+        .await;
+    assert_eq!(labelled.status, StatusCode::SEE_OTHER);
+    console.clock.advance(chrono::Duration::minutes(1));
+    let notes = format!("{page}/notes");
+    let text = "asked to unblock from 010-5555-6666 <script>alert(1)</script>";
+    let noted = console.submit(&page, &notes, &analyst, &[("text", text)]).await;
+    assert_eq!((noted.status, noted.location()), (StatusCode::SEE_OTHER, page.as_str()));
+    let empty = console.submit(&page, &notes, &analyst, &[("text", "  ")]).await;
+    assert_eq!(empty.status, StatusCode::BAD_REQUEST);
+    let csrf = console.get(&page, Some(&viewer)).await.csrf();
+    let denied = console.post(&notes, Some(&viewer), &[("csrf", &csrf), ("text", "not mine to write")]).await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    console.clock.advance(chrono::Duration::minutes(1));
+    let release = format!("/console/blocks/{}/release", block.block_id);
+    let released =
+        console.submit("/console/blocks", &release, &analyst, &[("code", "customer_verified")]).await;
+    assert_eq!(released.status, StatusCode::SEE_OTHER);
+
+    let shown = console.get(&page, Some(&viewer)).await;
+    assert_eq!(shown.status, StatusCode::OK);
+    let body = &shown.body;
+    let kinds: Vec<&str> =
+        body.split("<tr class=\"timeline-").skip(1).map(|row| row.split('"').next().unwrap()).collect();
+    assert_eq!(kinds, ["release", "note", "label", "block", "decision", "decision"], "newest first");
+    assert!(body.contains("customer_verified") && body.contains("kim"));
+    assert!(body.contains("victim called"));
+    assert!(body.contains("asked to unblock from 010-5555-6666 &#60;script&#62;"), "{body}");
+    assert!(!body.contains("<script>alert(1)</script>"), "the note renders inert");
+    assert!(!body.contains("id=\"subscriber-blocks\""), "no block in force after the release");
+    assert!(!body.contains(SUBSCRIBER));
+    let audit = console.pipeline.store().audit_records(0, 100).await.unwrap();
+    let noted: Vec<_> = audit.iter().filter(|r| r.entry.action == "subscriber.note").collect();
+    assert_eq!(noted.len(), 1, "one note kept, audited; the refused ones are not");
+    assert_eq!(noted[0].entry.actor, "kim");
 }
 
 // ---- blocks, dashboard, audit ----

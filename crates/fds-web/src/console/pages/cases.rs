@@ -183,6 +183,8 @@ struct CasePage {
     chrome: Chrome,
     event_id: String,
     subscriber: String,
+    /// The subscriber page's path (an opaque reference, never the number).
+    subscriber_page: String,
     revealed: bool,
     action: &'static str,
     action_label: &'static str,
@@ -305,6 +307,7 @@ async fn case_page(
         chrome: Chrome::new(current, format!("/console/cases/{event_id}")),
         event_id: event_id.to_string(),
         subscriber: if revealed { subscriber.to_string() } else { mask(subscriber) },
+        subscriber_page: super::subscriber::page_path(&store.subscriber_ref(subscriber)),
         revealed,
         action: decision.action.as_str(),
         action_label: action_label(tr, decision.action),

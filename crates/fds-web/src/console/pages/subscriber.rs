@@ -1,27 +1,44 @@
-//! A subscriber's page: search by number (sent in a POST body, never in a URL, and
-//! looked up through the blind index), then the subscriber's decisions newest first
-//! with links to their cases, and the blocks in force. The number is shown masked.
+//! A subscriber's page. The search sends the number in a POST body, never in a URL;
+//! the store looks it up through the blind index and the search answers with a
+//! redirect to the page of an opaque reference (the number sealed by the vault, a
+//! new one each time), so the number is in no URL, link or form. The page shows the
+//! blocks in force and one timeline, newest first, of the subscriber's decisions
+//! (linked to their cases), blocks placed and released, labels and analysts' notes;
+//! an analyst adds a note there (sealed at rest, audited). The number is masked.
 
 use super::{action_label, mask, render, when, Chrome};
 use crate::console::i18n::tr;
-use crate::console::session::Current;
+use crate::console::permission::Permission;
+use crate::console::session::{redirect, Current};
 use crate::console::ConsoleState;
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::{Extension, Form};
+use fds_core::{Outcome, Timestamp};
+use fds_store::StoreError;
 use serde::Deserialize;
 
-/// Decisions listed.
-const TIMELINE: u32 = 200;
+/// Decisions read for the timeline.
+const DECISIONS: u32 = 200;
+/// Blocks, labels and notes read for the timeline, each.
+const OTHERS: u32 = 100;
 
-pub(crate) struct DecisionRow {
-    event_id: String,
-    occurred_at: String,
-    event_type: &'static str,
+/// One line of the timeline.
+pub(crate) struct Entry {
+    at: Timestamp,
+    when: String,
+    /// `decision`, `block`, `release`, `label` or `note`: the row's class.
+    kind: &'static str,
+    kind_label: &'static str,
+    /// An action to show coloured before the detail (`allow`, `review`, `block`), or "".
     action: &'static str,
     action_label: &'static str,
-    score: String,
+    detail: String,
+    by: String,
+    /// The event whose case the line links to.
+    case: Option<String>,
 }
 
 pub(crate) struct BlockRow {
@@ -35,10 +52,13 @@ pub(crate) struct BlockRow {
 #[template(path = "subscriber.html")]
 struct SubscriberPage {
     chrome: Chrome,
-    /// The subscriber searched for, masked; `None` before a search.
+    /// The subscriber, masked; `None` before a search.
     subscriber: Option<String>,
-    decisions: Vec<DecisionRow>,
+    /// The page's reference, for the note form.
+    reference: String,
     blocks: Vec<BlockRow>,
+    timeline: Vec<Entry>,
+    can_note: bool,
 }
 
 /// `GET /console/subscribers`: the search form.
@@ -46,8 +66,10 @@ pub(crate) async fn form(Extension(current): Extension<Current>) -> Response {
     let page = SubscriberPage {
         chrome: Chrome::new(&current, "/console/subscribers"),
         subscriber: None,
-        decisions: Vec::new(),
+        reference: String::new(),
         blocks: Vec::new(),
+        timeline: Vec::new(),
+        can_note: false,
     };
     render(&page, current.lang())
 }
@@ -64,51 +86,197 @@ fn normalise(number: &str) -> Option<String> {
     ((8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())).then_some(kept)
 }
 
-/// `POST /console/subscribers`
+/// The path of the page of a subscriber reference.
+pub(crate) fn page_path(reference: &str) -> String {
+    format!("/console/subscribers/{reference}")
+}
+
+/// `POST /console/subscribers`: to the page of the number searched for.
 pub(crate) async fn search(
     State(state): State<ConsoleState>,
     Extension(current): Extension<Current>,
     Form(form): Form<SearchForm>,
 ) -> Response {
-    let lang = current.lang();
     let Some(number) = normalise(&form.number) else {
-        return super::bad_request(lang, "a subscriber number is 8 to 15 digits");
+        return super::bad_request(current.lang(), "a subscriber number is 8 to 15 digits");
     };
+    redirect(&page_path(&state.store().subscriber_ref(&number)))
+}
+
+/// The number behind `reference`; `None` when it is not one (a 404).
+fn subscriber_of(state: &ConsoleState, reference: &str) -> Option<String> {
+    state.store().subscriber_of_ref(reference).ok()
+}
+
+fn not_found(current: &Current) -> Response {
+    super::error_page(current.lang(), super::Page::NotFound, StatusCode::NOT_FOUND)
+}
+
+/// `GET /console/subscribers/{reference}`
+pub(crate) async fn page(
+    State(state): State<ConsoleState>,
+    Extension(current): Extension<Current>,
+    Path(reference): Path<String>,
+) -> Response {
+    let lang = current.lang();
+    let Some(number) = subscriber_of(&state, &reference) else {
+        return not_found(&current);
+    };
+    match subscriber_page(&state, &current, &number, reference).await {
+        Ok(page) => render(&page, lang),
+        Err(e) => super::internal(lang, e),
+    }
+}
+
+async fn subscriber_page(
+    state: &ConsoleState,
+    current: &Current,
+    number: &str,
+    reference: String,
+) -> Result<SubscriberPage, StoreError> {
     let store = state.store();
-    let decisions = match store.decisions_for_subscriber(&number, TIMELINE).await {
-        Ok(d) => d,
-        Err(e) => return super::internal(lang, e),
-    };
-    let blocks = match store.active_blocks_for_subscriber(&number, state.now()).await {
-        Ok(b) => b,
-        Err(e) => return super::internal(lang, e),
-    };
-    let t = tr(lang);
-    let page = SubscriberPage {
-        chrome: Chrome::new(&current, "/console/subscribers"),
-        subscriber: Some(mask(&number)),
-        decisions: decisions
-            .iter()
-            .map(|d| DecisionRow {
-                event_id: d.event_id.clone(),
-                occurred_at: when(d.occurred_at),
-                event_type: d.event_type.as_str(),
-                action: d.action.as_str(),
-                action_label: action_label(t, d.action),
-                score: format!("{:.1}", d.score),
-            })
-            .collect(),
+    let t = tr(current.lang());
+    let now = state.now();
+    let decisions = store.decisions_for_subscriber(number, DECISIONS).await?;
+    let blocks = store.blocks_for_subscriber(number, OTHERS).await?;
+    let labels = store.labels_for_subscriber(number, OTHERS).await?;
+    let notes = store.subscriber_notes(number, OTHERS).await?;
+
+    let mut timeline = Vec::new();
+    for d in &decisions {
+        timeline.push(Entry {
+            at: d.occurred_at,
+            when: when(d.occurred_at),
+            kind: "decision",
+            kind_label: t.timeline_decision,
+            action: d.action.as_str(),
+            action_label: action_label(t, d.action),
+            detail: format!("{} · {} {:.1}", d.event_type.as_str(), t.score, d.score),
+            by: String::new(),
+            case: Some(d.event_id.clone()),
+        });
+    }
+    for b in &blocks {
+        timeline.push(Entry {
+            at: b.block.since,
+            when: when(b.block.since),
+            kind: "block",
+            kind_label: t.timeline_block,
+            action: "",
+            action_label: "",
+            detail: format!(
+                "{} {} · {} {} · {}",
+                t.scope,
+                b.block.scope.as_str(),
+                t.until,
+                when(b.block.until),
+                b.block.reason
+            ),
+            by: String::new(),
+            case: None,
+        });
+        if let Some(released_at) = b.released_at {
+            timeline.push(Entry {
+                at: released_at,
+                when: when(released_at),
+                kind: "release",
+                kind_label: t.timeline_release,
+                action: "",
+                action_label: "",
+                detail: b.release_reason.clone().unwrap_or_default(),
+                by: b.released_by.clone().unwrap_or_default(),
+                case: None,
+            });
+        }
+    }
+    for l in labels {
+        let outcome = match l.outcome {
+            Outcome::Fraud => t.confirm_fraud,
+            Outcome::Legit => t.false_positive,
+        };
+        timeline.push(Entry {
+            at: l.labelled_at,
+            when: when(l.labelled_at),
+            kind: "label",
+            kind_label: t.labelled,
+            action: "",
+            action_label: "",
+            detail: match l.note {
+                Some(note) if !note.is_empty() => format!("{outcome} · {note}"),
+                _ => outcome.to_string(),
+            },
+            by: l.labelled_by,
+            case: l.event_id,
+        });
+    }
+    for n in notes {
+        timeline.push(Entry {
+            at: n.written_at,
+            when: when(n.written_at),
+            kind: "note",
+            kind_label: t.note,
+            action: "",
+            action_label: "",
+            detail: n.text,
+            by: n.written_by,
+            case: None,
+        });
+    }
+    // Newest first; at one instant, what happened before what it caused.
+    timeline.sort_by(|a, b| b.at.cmp(&a.at).then(order(b.kind).cmp(&order(a.kind))));
+
+    Ok(SubscriberPage {
+        chrome: Chrome::new(current, page_path(&reference)),
+        subscriber: Some(mask(number)),
+        reference,
         blocks: blocks
             .iter()
+            .filter(|b| b.released_at.is_none() && b.block.since <= now && now < b.block.until)
             .map(|b| BlockRow {
-                scope: b.scope.as_str(),
-                since: when(b.since),
-                until: when(b.until),
-                reason: b.reason.clone(),
+                scope: b.block.scope.as_str(),
+                since: when(b.block.since),
+                until: when(b.block.until),
+                reason: b.block.reason.clone(),
             })
             .collect(),
+        timeline,
+        can_note: current.can(Permission::ActOnCases),
+    })
+}
+
+/// The order of kinds at one instant: a decision, then the block it placed, its
+/// label, its release, a note.
+fn order(kind: &str) -> u8 {
+    match kind {
+        "decision" => 0,
+        "block" => 1,
+        "label" => 2,
+        "release" => 3,
+        _ => 4,
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NoteForm {
+    text: String,
+}
+
+/// `POST /console/subscribers/{reference}/notes`
+pub(crate) async fn add_note(
+    State(state): State<ConsoleState>,
+    Extension(current): Extension<Current>,
+    Path(reference): Path<String>,
+    Form(form): Form<NoteForm>,
+) -> Response {
+    let lang = current.lang();
+    let Some(number) = subscriber_of(&state, &reference) else {
+        return not_found(&current);
     };
-    render(&page, lang)
+    match state.store().add_subscriber_note(&number, &form.text, &current.user.login, state.now()).await {
+        Ok(_) => redirect(&page_path(&reference)),
+        Err(StoreError::Refused(why)) => super::bad_request(lang, &why),
+        Err(e) => super::internal(lang, e),
+    }
 }
 
 #[cfg(test)]

@@ -339,6 +339,7 @@ async fn latency(url: &str, rate: usize, seconds: usize) {
 
     let producer = producer();
     let mut sent: HashMap<String, Moment> = HashMap::with_capacity(n);
+    let cpu_before = cpu_split();
     let started = Instant::now();
     let mut deliveries = Vec::with_capacity(n);
     for (i, (key, payload, id)) in events.iter().enumerate() {
@@ -368,9 +369,16 @@ async fn latency(url: &str, rate: usize, seconds: usize) {
             }
         }
     };
+    let (cpu_after, elapsed) = (cpu_split(), started.elapsed().as_secs_f64());
     let _ = running.stop.send(());
     running.task.await.expect("worker task");
     report_batches(&running.metrics);
+    println!(
+        "cores busy during the run: this process (producer, worker, downstream consumer) {:.2}, broker {:.2}, Postgres {:.2}",
+        (cpu_after[0] - cpu_before[0]) / elapsed,
+        (cpu_after[1] - cpu_before[1]) / elapsed,
+        (cpu_after[2] - cpu_before[2]) / elapsed,
+    );
     let micros: Vec<u64> = sent
         .iter()
         .map(|(id, (at, _))| {
@@ -399,6 +407,19 @@ async fn latency(url: &str, rate: usize, seconds: usize) {
             arrived_at.duration_since(*sent_at).as_micros() as i64
                 - (*decided - *sent).num_microseconds().unwrap_or(0)
         }),
+    );
+    // The worker's own part of the first: from its consumer handing it the message
+    // to the decision (batch wait, redelivery lookup, scoring), from its histogram,
+    // so at bucket resolution.
+    let own = &running.metrics.receive_to_decision;
+    let bound =
+        |q: f64| own.quantile_bound(q).map_or_else(|| "> 1 s".into(), |b| format!("<= {:.1} ms", b * 1e3));
+    println!(
+        "  within the worker, received -> decided: mean {:.1} ms, p50 {}, p99 {}, p99.9 {}",
+        own.sum_seconds() * 1e3 / own.count().max(1) as f64,
+        bound(0.5),
+        bound(0.99),
+        bound(0.999)
     );
 }
 

@@ -755,11 +755,10 @@ impl Pipeline {
     }
 
     /// Marks every record of the decisions made so far and returns at once; the mark
-    /// resolves when they are durably stored, whatever is decided meanwhile, in the
-    /// batches the writer makes anyway (see `BatchWriter::checkpoint`): marks placed
-    /// often cost no transaction each.
-    pub async fn checkpoint(&self) -> Result<fds_store::Durable, StoreError> {
-        self.writer.checkpoint().await
+    /// resolves when they are durably stored, whatever is decided meanwhile (see
+    /// `BatchWriter::mark`).
+    pub async fn mark(&self) -> Result<fds_store::Durable, StoreError> {
+        self.writer.mark().await
     }
 
     /// Appends the pipeline's metrics in the Prometheus text format.

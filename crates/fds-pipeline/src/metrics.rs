@@ -90,6 +90,25 @@ impl Histogram {
         self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9
     }
 
+    /// The upper bound of the bucket holding quantile `q` (0 to 1) of the observed
+    /// values: at least that share of them is at or below it. `None` before any
+    /// observation, and when the quantile lies beyond the largest bound.
+    pub fn quantile_bound(&self, q: f64) -> Option<f64> {
+        let count = self.count();
+        if count == 0 {
+            return None;
+        }
+        let rank = ((count as f64) * q.clamp(0.0, 1.0)).ceil().max(1.0) as u64;
+        let mut cumulative = 0;
+        for (bound, bucket) in self.bounds.iter().zip(&self.buckets) {
+            cumulative += bucket.load(Ordering::Relaxed);
+            if cumulative >= rank {
+                return Some(*bound);
+            }
+        }
+        None
+    }
+
     /// Appends this histogram as `name` with optional extra labels (`path="/x"`).
     pub fn render(&self, out: &mut String, name: &str, labels: &str) {
         let sep = if labels.is_empty() { "" } else { "," };
@@ -134,6 +153,21 @@ mod tests {
         assert!(out.contains("x_seconds_bucket{le=\"1\"} 2\n"));
         assert!(out.contains("x_seconds_bucket{le=\"+Inf\"} 3\n"));
         assert!(out.contains("x_seconds_count 3\n"));
+    }
+
+    #[test]
+    fn a_quantile_is_bounded_by_the_bucket_it_falls_in() {
+        let h = Histogram::new(LATENCY_BOUNDS);
+        assert_eq!(h.quantile_bound(0.5), None, "nothing observed");
+        for _ in 0..98 {
+            h.observe(0.003); // the (2.5 ms, 5 ms] bucket
+        }
+        h.observe(0.04); // (25 ms, 50 ms]
+        h.observe(3.0); // beyond 1 s
+        assert_eq!(h.quantile_bound(0.5), Some(0.005));
+        assert_eq!(h.quantile_bound(0.98), Some(0.005));
+        assert_eq!(h.quantile_bound(0.99), Some(0.05));
+        assert_eq!(h.quantile_bound(1.0), None, "the slowest is past every bound");
     }
 
     #[test]

@@ -8,11 +8,8 @@
 //! one. A failed save is logged and retried with backoff, for as long as it takes:
 //! a record, once accepted, is never dropped. A flush waits for the records sent
 //! before it, and only those: records keep flowing into new batches meanwhile, so a
-//! caller can flush one batch of its own while it prepares the next. A flush cuts
-//! the batch being collected short (its caller is waiting); a checkpoint waits the
-//! same way without cutting it, so callers that mark small batches of their own
-//! often do not multiply the transactions. The shutdown waits for everything
-//! accepted.
+//! caller can flush one batch of its own while it prepares the next. The shutdown
+//! waits for everything accepted.
 
 use crate::store::{Gate, Record, Store};
 use crate::StoreError;
@@ -98,11 +95,8 @@ struct Counters {
 )]
 enum Message {
     Record(Record),
-    /// Answered once every record sent before it is saved; cuts the batch short.
+    /// Answered once every record sent before it is saved.
     Flush(oneshot::Sender<()>),
-    /// Answered once every record sent before it is saved, in the batch the writer
-    /// makes anyway.
-    Checkpoint(oneshot::Sender<()>),
     /// Stop accepting; answered once everything accepted is saved.
     Shutdown(oneshot::Sender<()>),
 }
@@ -157,21 +151,9 @@ impl BatchWriter {
     /// queue has room for the mark). The mark resolves when those records, and not
     /// the ones sent after it, are durably saved: a caller can go on sending the next
     /// batch while the last one is written, and wait for the mark later.
-    /// The batch being collected is saved at once, not when it is full or its
-    /// `max_delay` is up.
     pub async fn mark(&self) -> Result<Durable, StoreError> {
         let (done, saved) = oneshot::channel();
         self.tx.send(Message::Flush(done)).await.map_err(|_| StoreError::Closed)?;
-        Ok(Durable(saved))
-    }
-
-    /// As [`BatchWriter::mark`], but the batch being collected is not cut short: the
-    /// records before the checkpoint are saved when their batch is full or its
-    /// `max_delay` is up, with whatever arrives meanwhile. For a caller that marks
-    /// every small batch of its own: its marks cost no transaction each.
-    pub async fn checkpoint(&self) -> Result<Durable, StoreError> {
-        let (done, saved) = oneshot::channel();
-        self.tx.send(Message::Checkpoint(done)).await.map_err(|_| StoreError::Closed)?;
         Ok(Durable(saved))
     }
 
@@ -201,8 +183,8 @@ impl BatchWriter {
     }
 }
 
-/// A mark placed by [`BatchWriter::mark`] or [`BatchWriter::checkpoint`]: resolves
-/// once every record sent before it is durably saved.
+/// A mark placed by [`BatchWriter::mark`]: resolves once every record sent before it
+/// is durably saved.
 #[derive(Debug)]
 pub struct Durable(oneshot::Receiver<()>);
 
@@ -227,10 +209,8 @@ struct Progress {
     collecting: u64,
     /// The first record of each save in flight.
     saving: BTreeSet<u64>,
-    /// Flushes and checkpoints waiting, with the number of records taken before each.
+    /// Flushes waiting, with the number of records taken before each.
     flushes: VecDeque<(u64, oneshot::Sender<()>)>,
-    /// A flush arrived while the batch was being collected: save it now.
-    cut: bool,
 }
 
 impl Progress {
@@ -295,11 +275,11 @@ impl Worker {
                 }
             };
             let Some(first) = first else { break };
-            progress.cut = false;
+            let flushes_before = progress.flushes.len();
             self.take(first, &mut batch, &mut progress, &mut shutdowns);
             let deadline = tokio::time::Instant::now() + self.max_delay;
             // A flush cuts the batch short: its caller is waiting.
-            while !progress.cut && batch.len() < self.max_batch {
+            while progress.flushes.len() == flushes_before && batch.len() < self.max_batch {
                 tokio::select! {
                     message = tokio::time::timeout_at(deadline, self.rx.recv()) => match message {
                         Ok(Some(message)) => self.take(message, &mut batch, &mut progress, &mut shutdowns),
@@ -355,15 +335,7 @@ impl Worker {
                 batch.push(record);
                 progress.next += 1;
             }
-            Message::Flush(done) => {
-                progress.flushes.push_back((progress.next, done));
-                progress.cut = true;
-            }
-            Message::Checkpoint(done) => {
-                progress.flushes.push_back((progress.next, done));
-                // Nothing of the batch being collected comes before it: it may hold already.
-                progress.answer();
-            }
+            Message::Flush(done) => progress.flushes.push_back((progress.next, done)),
             Message::Shutdown(done) => {
                 self.rx.close();
                 shutdowns.push(done);

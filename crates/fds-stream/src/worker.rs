@@ -360,7 +360,7 @@ impl Worker {
             &self.metrics,
             pending,
             self.config.pause_after,
-            self.pipeline.checkpoint(),
+            self.pipeline.mark(),
         )
         .await?;
         let scored = Instant::now();

@@ -315,39 +315,3 @@ async fn ordered_saves_commit_in_the_order_records_were_sent() {
     assert!(store.decision_for_event("e-stuck").await.unwrap().is_some());
     assert!(store.decision_for_event("e-later").await.unwrap().is_some());
 }
-
-#[tokio::test]
-async fn checkpoints_wait_for_the_batch_the_writer_makes_anyway_and_cut_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    // Batches of up to 4 that never time out: only a full batch, a flush or the
-    // shutdown saves.
-    let config = WriterConfig { max_batch: 4, ..held_config(100) };
-    let (writer, store, _url) = writer_on_file(&dir, config).await;
-
-    let mut checkpoints = Vec::new();
-    for i in 0..3 {
-        writer.send(record(&format!("e-{i}"), "01012345678", i, Action::Allow)).await.unwrap();
-        checkpoints.push(writer.checkpoint().await.unwrap());
-    }
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    for checkpoint in &mut checkpoints {
-        assert!(still_waiting(std::pin::Pin::new(checkpoint)).await, "nothing saved: the batch is not full");
-    }
-    assert_eq!(writer.stats().batches, 0, "no checkpoint cut the batch");
-    // The fourth record fills the batch: one save answers every checkpoint.
-    writer.send(record("e-3", "01012345678", 3, Action::Allow)).await.unwrap();
-    for checkpoint in checkpoints {
-        checkpoint.await.unwrap();
-    }
-    assert_eq!((writer.stats().batches, writer.stats().saved), (1, 4));
-    assert!(store.decision_for_event("e-3").await.unwrap().is_some());
-
-    // A checkpoint with nothing before it that is not saved holds at once; a flush
-    // still cuts the batch short.
-    writer.checkpoint().await.unwrap().await.unwrap();
-    writer.send(record("e-4", "01012345678", 4, Action::Allow)).await.unwrap();
-    let before_flush = writer.checkpoint().await.unwrap();
-    writer.flush().await.unwrap();
-    before_flush.await.unwrap();
-    assert_eq!((writer.stats().batches, writer.stats().saved), (2, 5));
-}

@@ -295,10 +295,7 @@ async fn case_page(
     let labels = labels
         .into_iter()
         .map(|l| {
-            let outcome = match l.outcome {
-                Outcome::Fraud => crate::console::i18n::tr(lang).confirm_fraud,
-                Outcome::Legit => crate::console::i18n::tr(lang).false_positive,
-            };
+            let outcome = super::outcome_label(crate::console::i18n::tr(lang), l.outcome);
             (outcome.to_string(), l.note.unwrap_or_default(), l.labelled_by)
         })
         .collect();

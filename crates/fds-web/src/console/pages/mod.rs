@@ -158,6 +158,15 @@ pub(crate) fn action_label(tr: &Tr, action: fds_core::Action) -> &'static str {
     }
 }
 
+/// The label of a confirmed outcome in the reader's language: the case action
+/// that records it.
+pub(crate) fn outcome_label(tr: &Tr, outcome: fds_core::Outcome) -> &'static str {
+    match outcome {
+        fds_core::Outcome::Fraud => tr.confirm_fraud,
+        fds_core::Outcome::Legit => tr.false_positive,
+    }
+}
+
 /// A timestamp as the console shows it: UTC to the second.
 pub(crate) fn when(at: Timestamp) -> String {
     at.format("%Y-%m-%d %H:%M:%S").to_string()

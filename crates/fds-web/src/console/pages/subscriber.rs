@@ -7,7 +7,7 @@
 //! an analyst adds a note there (sealed at rest, audited). The number is masked.
 
 use super::{action_label, mask, render, when, Chrome};
-use crate::console::i18n::tr;
+use crate::console::i18n::{tr, Tr};
 use crate::console::permission::Permission;
 use crate::console::session::{redirect, Current};
 use crate::console::ConsoleState;
@@ -16,8 +16,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::{Extension, Form};
-use fds_core::{Outcome, Timestamp};
-use fds_store::StoreError;
+use fds_core::Timestamp;
+use fds_store::{BlockStatus, StoreError};
 use serde::Deserialize;
 
 /// Decisions read for the timeline.
@@ -25,12 +25,45 @@ const DECISIONS: u32 = 200;
 /// Blocks, labels and notes read for the timeline, each.
 const OTHERS: u32 = 100;
 
+/// What a line of the timeline is. The order is the one at a single instant: a
+/// decision, then the block it placed, its label, its release, a note.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Decision,
+    Block,
+    Label,
+    Release,
+    Note,
+}
+
+impl Kind {
+    /// The row's class.
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Decision => "decision",
+            Kind::Block => "block",
+            Kind::Label => "label",
+            Kind::Release => "release",
+            Kind::Note => "note",
+        }
+    }
+
+    fn label(self, t: &Tr) -> &'static str {
+        match self {
+            Kind::Decision => t.timeline_decision,
+            Kind::Block => t.timeline_block,
+            Kind::Label => t.labelled,
+            Kind::Release => t.timeline_release,
+            Kind::Note => t.note,
+        }
+    }
+}
+
 /// One line of the timeline.
 pub(crate) struct Entry {
     at: Timestamp,
+    kind: Kind,
     when: String,
-    /// `decision`, `block`, `release`, `label` or `note`: the row's class.
-    kind: &'static str,
     kind_label: &'static str,
     /// An action to show coloured before the detail (`allow`, `review`, `block`), or "".
     action: &'static str,
@@ -39,6 +72,22 @@ pub(crate) struct Entry {
     by: String,
     /// The event whose case the line links to.
     case: Option<String>,
+}
+
+impl Entry {
+    fn new(t: &Tr, at: Timestamp, kind: Kind, detail: String, by: String, case: Option<String>) -> Entry {
+        Entry {
+            at,
+            kind,
+            when: when(at),
+            kind_label: kind.label(t),
+            action: "",
+            action_label: "",
+            detail,
+            by,
+            case,
+        }
+    }
 }
 
 pub(crate) struct BlockRow {
@@ -144,86 +193,49 @@ async fn subscriber_page(
 
     let mut timeline = Vec::new();
     for d in &decisions {
+        let detail = format!("{} · {} {:.1}", d.event_type.as_str(), t.score, d.score);
         timeline.push(Entry {
-            at: d.occurred_at,
-            when: when(d.occurred_at),
-            kind: "decision",
-            kind_label: t.timeline_decision,
             action: d.action.as_str(),
             action_label: action_label(t, d.action),
-            detail: format!("{} · {} {:.1}", d.event_type.as_str(), t.score, d.score),
-            by: String::new(),
-            case: Some(d.event_id.clone()),
+            ..Entry::new(t, d.occurred_at, Kind::Decision, detail, String::new(), Some(d.event_id.clone()))
         });
     }
     for b in &blocks {
-        timeline.push(Entry {
-            at: b.block.since,
-            when: when(b.block.since),
-            kind: "block",
-            kind_label: t.timeline_block,
-            action: "",
-            action_label: "",
-            detail: format!(
-                "{} {} · {} {} · {}",
-                t.scope,
-                b.block.scope.as_str(),
-                t.until,
-                when(b.block.until),
-                b.block.reason
-            ),
-            by: String::new(),
-            case: None,
-        });
+        let block = &b.block;
+        let detail = format!(
+            "{} {} · {} {} · {}",
+            t.scope,
+            block.scope.as_str(),
+            t.until,
+            when(block.until),
+            block.reason
+        );
+        timeline.push(Entry::new(t, block.since, Kind::Block, detail, String::new(), None));
         if let Some(released_at) = b.released_at {
-            timeline.push(Entry {
-                at: released_at,
-                when: when(released_at),
-                kind: "release",
-                kind_label: t.timeline_release,
-                action: "",
-                action_label: "",
-                detail: b.release_reason.clone().unwrap_or_default(),
-                by: b.released_by.clone().unwrap_or_default(),
-                case: None,
-            });
+            let (why, by) = (b.release_reason.clone(), b.released_by.clone());
+            timeline.push(Entry::new(
+                t,
+                released_at,
+                Kind::Release,
+                why.unwrap_or_default(),
+                by.unwrap_or_default(),
+                None,
+            ));
         }
     }
     for l in labels {
-        let outcome = match l.outcome {
-            Outcome::Fraud => t.confirm_fraud,
-            Outcome::Legit => t.false_positive,
+        let outcome = super::outcome_label(t, l.outcome);
+        let detail = match l.note {
+            Some(note) if !note.is_empty() => format!("{outcome} · {note}"),
+            _ => outcome.to_string(),
         };
-        timeline.push(Entry {
-            at: l.labelled_at,
-            when: when(l.labelled_at),
-            kind: "label",
-            kind_label: t.labelled,
-            action: "",
-            action_label: "",
-            detail: match l.note {
-                Some(note) if !note.is_empty() => format!("{outcome} · {note}"),
-                _ => outcome.to_string(),
-            },
-            by: l.labelled_by,
-            case: l.event_id,
-        });
+        timeline.push(Entry::new(t, l.labelled_at, Kind::Label, detail, l.labelled_by, l.event_id));
     }
     for n in notes {
-        timeline.push(Entry {
-            at: n.written_at,
-            when: when(n.written_at),
-            kind: "note",
-            kind_label: t.note,
-            action: "",
-            action_label: "",
-            detail: n.text,
-            by: n.written_by,
-            case: None,
-        });
+        timeline.push(Entry::new(t, n.written_at, Kind::Note, n.text, n.written_by, None));
     }
     // Newest first; at one instant, what happened before what it caused.
-    timeline.sort_by(|a, b| b.at.cmp(&a.at).then(order(b.kind).cmp(&order(a.kind))));
+    timeline.sort_by(|a, b| b.at.cmp(&a.at).then(b.kind.cmp(&a.kind)));
 
     Ok(SubscriberPage {
         chrome: Chrome::new(current, page_path(&reference)),
@@ -231,7 +243,7 @@ async fn subscriber_page(
         reference,
         blocks: blocks
             .iter()
-            .filter(|b| b.released_at.is_none() && b.block.since <= now && now < b.block.until)
+            .filter(|b| b.status_at(now) == BlockStatus::Active && b.block.since <= now)
             .map(|b| BlockRow {
                 scope: b.block.scope.as_str(),
                 since: when(b.block.since),
@@ -242,18 +254,6 @@ async fn subscriber_page(
         timeline,
         can_note: current.can(Permission::ActOnCases),
     })
-}
-
-/// The order of kinds at one instant: a decision, then the block it placed, its
-/// label, its release, a note.
-fn order(kind: &str) -> u8 {
-    match kind {
-        "decision" => 0,
-        "block" => 1,
-        "label" => 2,
-        "release" => 3,
-        _ => 4,
-    }
 }
 
 #[derive(Deserialize)]

@@ -5,8 +5,9 @@
 //!
 //! Run: `FDS_TEST_KAFKA_BROKERS=127.0.0.1:PORT cargo bench --bench kafka`
 //! (options: `-- --events N --rate R --seconds S`, the worker's `--batch-wait-ms`
-//! and `--in-flight`, defaults as in production, and `--only throughput|latency`
-//! for one phase). Prints:
+//! and `--in-flight-messages`, defaults as in production, `--partitions P` for the events
+//! and decisions topics (4), `--linger-ms` for the producer of system A's events
+//! (5), and `--only throughput|latency` for one phase). Prints:
 //! - sustained throughput: N events produced up front, then the time for the
 //!   worker to have every one scored, published and durably stored;
 //! - end-to-end latency at a fixed rate: events produced at R/s for S seconds;
@@ -81,7 +82,7 @@ async fn create_topics(topics: &[(&str, i32)]) {
 fn producer() -> FutureProducer {
     ClientConfig::new()
         .set("bootstrap.servers", brokers())
-        .set("linger.ms", "5")
+        .set("linger.ms", arg("--linger-ms", 5).to_string())
         // Small record batches: the test broker (tansu 0.6.0) cannot serve a fetch
         // that starts inside a batch, which a fetch cut at its byte limit leads to.
         .set("batch.num.messages", "50")
@@ -154,7 +155,7 @@ async fn start_worker(url: &str, events_topic: &str, decisions_topic: &str) -> R
     config.client.insert("fetch.wait.max.ms".into(), "5".into());
     config.batch_wait =
         Duration::from_millis(arg("--batch-wait-ms", config.batch_wait.as_millis() as usize) as u64);
-    config.in_flight = arg("--in-flight", config.in_flight);
+    config.in_flight_messages = arg("--in-flight-messages", config.in_flight_messages);
     create_topics(&[(&config.dead_letter_topic, 1)]).await;
     let worker = Worker::new(config, pipeline.clone()).expect("worker");
     let metrics = worker.metrics();
@@ -173,7 +174,8 @@ async fn start_worker(url: &str, events_topic: &str, decisions_topic: &str) -> R
 async fn throughput(url: &str, n: usize) {
     let topic = unique("bench.events");
     let decisions = unique("bench.decisions");
-    create_topics(&[(&topic, 4), (&decisions, 4)]).await;
+    let partitions = arg("--partitions", 4) as i32;
+    create_topics(&[(&topic, partitions), (&decisions, partitions)]).await;
     let events = events(11, n);
     let producer = producer();
     let t = Instant::now();
@@ -295,7 +297,8 @@ type Moment = (Instant, chrono::DateTime<chrono::Utc>);
 async fn latency(url: &str, rate: usize, seconds: usize) {
     let topic = unique("bench.events");
     let decisions = unique("bench.decisions");
-    create_topics(&[(&topic, 4), (&decisions, 4)]).await;
+    let partitions = arg("--partitions", 4) as i32;
+    create_topics(&[(&topic, partitions), (&decisions, partitions)]).await;
     let n = rate * seconds;
     let events = events(23, n);
     let running = start_worker(url, &topic, &decisions).await;
@@ -389,6 +392,24 @@ async fn latency(url: &str, rate: usize, seconds: usize) {
         &format!("end-to-end at {rate} events/s for {seconds} s (produce -> decision downstream)"),
         micros,
     );
+    // The tail over the run: p99 and the largest per 5-second window of produce
+    // time, so a tail that grows with the run (the test broker's log) shows apart
+    // from one that comes in bursts.
+    let mut windows: Vec<Vec<u64>> = vec![Vec::new(); seconds.div_ceil(5).max(1)];
+    for (id, (at, _)) in &sent {
+        let window = (at.duration_since(started).as_secs() as usize / 5).min(windows.len() - 1);
+        windows[window]
+            .push(arrived.get(id).map_or(u64::MAX, |(a, _)| a.duration_since(*at).as_micros() as u64));
+    }
+    let by_window: Vec<String> = windows
+        .iter_mut()
+        .map(|w| {
+            w.sort_unstable();
+            let p99 = w.get(((w.len() as f64 - 1.0) * 0.99) as usize).copied().unwrap_or(0);
+            format!("{:.0}/{:.0}", p99 as f64 / 1000.0, w.last().copied().unwrap_or(0) as f64 / 1000.0)
+        })
+        .collect();
+    println!("  p99/max in ms per 5 s of the run: {}", by_window.join(" "));
     // The same path in two parts, split at the worker's decision (wall clock, one
     // machine): produce -> broker -> worker (batch wait, scoring), then publish ->
     // broker -> downstream consumer.

@@ -23,8 +23,8 @@ pub(crate) struct RawKafka {
     batch_max: Option<u64>,
     /// Longest wait for a batch to fill once it has a message, in milliseconds.
     batch_wait_ms: Option<u64>,
-    /// Batches scored and published but not yet stored and committed, at most.
-    in_flight: Option<u64>,
+    /// Messages in batches scored and published but not yet stored and committed, at most.
+    in_flight_messages: Option<u64>,
     /// Shortest time between two offset commits while running, in milliseconds.
     commit_interval_ms: Option<u64>,
     /// Pause the partitions when storing a batch takes longer than this (ms).
@@ -93,7 +93,12 @@ impl KafkaSettings {
             0..=10_000,
             ms(worker.batch_wait),
         ));
-        worker.in_flight = bounded("in_flight", raw.in_flight, 1..=64, worker.in_flight as u64) as usize;
+        worker.in_flight_messages = bounded(
+            "in_flight_messages",
+            raw.in_flight_messages,
+            1..=1_000_000,
+            worker.in_flight_messages as u64,
+        ) as usize;
         worker.commit_interval = Duration::from_millis(bounded(
             "commit_interval_ms",
             raw.commit_interval_ms,

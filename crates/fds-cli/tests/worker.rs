@@ -467,10 +467,16 @@ fn a_slow_store_pauses_the_partitions_and_the_worker_resumes_with_nothing_lost()
     let db = Database::create();
     let topics = create_topics(2);
     let before = stream("calm", 50);
-    // More batches than the worker keeps in flight (4 of 50), so it has to wait.
+    // More messages than the worker keeps in flight (200, in batches of 50), so it
+    // has to wait.
     let during = stream("slow", 400);
-    let worker =
-        start_worker_with(&db, &topics, &unique("group"), 50, &[("FDS__KAFKA__PAUSE_AFTER_MS", "300")]);
+    let worker = start_worker_with(
+        &db,
+        &topics,
+        &unique("group"),
+        50,
+        &[("FDS__KAFKA__PAUSE_AFTER_MS", "300"), ("FDS__KAFKA__IN_FLIGHT_MESSAGES", "200")],
+    );
     produce_events(&topics.events, &before);
     wait_until("the first events stored", Duration::from_secs(60), || db.count("decisions") == 50);
     assert_eq!(worker.counter("fds_worker_pauses_total"), 0, "a healthy store never pauses");

@@ -23,9 +23,12 @@ pub struct WorkerConfig {
     /// How long a batch may wait for more messages once it has one: bounds the
     /// time from receipt to durable storage and commit when traffic is light.
     pub batch_wait: Duration,
-    /// Batches scored and published but not yet durable and committed, at most:
-    /// decisions flow while the store writes; beyond this the worker waits. At least 1.
-    pub in_flight: usize,
+    /// Messages in batches scored and published but not yet durable and committed,
+    /// at most: decisions flow while the store writes; beyond this the worker waits
+    /// for the oldest batch (one batch may always settle, however large). Counted in
+    /// messages, not batches, so light traffic (small batches) rides out a store
+    /// hiccup as long as heavy traffic does, with the same memory bound.
+    pub in_flight_messages: usize,
     /// The shortest time between two offset commits while running: a settled batch's
     /// offsets wait for the next commit at most this long (a commit also goes out when
     /// partitions are revoked and when the worker stops). Fewer commits spare the
@@ -56,7 +59,7 @@ impl WorkerConfig {
             dead_letter_topic: "fds.events.dead-letter".into(),
             batch_max: 2_000,
             batch_wait: Duration::from_millis(20),
-            in_flight: 4,
+            in_flight_messages: 8_000,
             commit_interval: Duration::from_millis(200),
             max_message_bytes: fds_core::MAX_EVENT_BYTES,
             pause_after: Duration::from_millis(500),

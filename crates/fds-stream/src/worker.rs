@@ -8,9 +8,10 @@
 //! are durably stored and every publish is acknowledged → commit the offsets.
 //! The wait overlaps the next batches: while a batch settles, the next ones are
 //! collected, scored and published, so a decision does not wait for the store.
-//! Commits stay in order (oldest batch first), and at most `in_flight` batches (plus
-//! the store's bounded queue) are ever in hand: beyond that the worker waits for the
-//! oldest, pausing its partitions if that takes long.
+//! Commits stay in order (oldest batch first), and at most `in_flight_messages`
+//! messages in unsettled batches (plus the store's bounded queue) are ever in hand:
+//! beyond that the worker waits for the oldest batch, pausing its partitions if that
+//! takes long.
 //!
 //! Delivery is at least once and the store makes it effectively once: a message
 //! redelivered after a crash or a rebalance finds its event id stored and gets the
@@ -199,10 +200,12 @@ impl Worker {
             if !batch.is_empty() {
                 settling.push_back(self.score(batch, &mut pending, &mut stats).await?);
             }
-            // Commits stay in order, oldest first; at most `in_flight` batches wait
-            // (none once stopping).
-            let keep = if stopping { 0 } else { self.config.in_flight.max(1) };
-            while settling.len() > keep {
+            // Commits stay in order, oldest first.
+            while must_wait_for_oldest(
+                settling.iter().map(|s| s.batch.len()),
+                self.config.in_flight_messages,
+                stopping,
+            ) {
                 let mut s = settling.pop_front().expect("a batch is settling");
                 let done = keep_polled(
                     "the oldest batch in flight to be stored",
@@ -466,6 +469,19 @@ impl Worker {
     }
 }
 
+/// Whether the worker must wait for its oldest unsettled batch (given the sizes of
+/// the unsettled batches, oldest first) before it takes more messages: always while
+/// any is left once it is stopping; otherwise only when more than one batch is
+/// unsettled and together they hold more than `limit` messages, so one batch may
+/// always settle however large it is.
+fn must_wait_for_oldest(sizes: impl ExactSizeIterator<Item = usize>, limit: usize, stopping: bool) -> bool {
+    let batches = sizes.len();
+    if batches == 0 {
+        return false;
+    }
+    stopping || (batches > 1 && sizes.sum::<usize>() > limit)
+}
+
 fn millis(d: Duration) -> String {
     d.as_millis().max(1).to_string()
 }
@@ -529,4 +545,28 @@ async fn keep_polled<T>(
         tracing::info!("store caught up; partitions resumed");
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::must_wait_for_oldest;
+
+    #[test]
+    fn the_in_flight_bound_counts_messages_and_always_lets_one_batch_settle() {
+        let wait = |sizes: &[usize], stopping| must_wait_for_oldest(sizes.iter().copied(), 8_000, stopping);
+        // Nothing unsettled: nothing to wait for, stopping or not.
+        assert!(!wait(&[], false));
+        assert!(!wait(&[], true));
+        // Many small batches of light traffic stay in flight...
+        assert!(!wait(&[100; 80], false));
+        // ...until together they hold more than the bound.
+        assert!(wait(&[100; 81], false));
+        assert!(!wait(&[2_000; 4], false));
+        assert!(wait(&[2_000, 2_000, 2_000, 2_001], false));
+        // One batch larger than the bound may still settle on its own.
+        assert!(!wait(&[50_000], false));
+        assert!(wait(&[50_000, 1], false));
+        // Stopping waits for every batch.
+        assert!(wait(&[1], true));
+    }
 }

@@ -30,6 +30,13 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// mimalloc instead of the system allocator: the scoring path allocates many small,
+/// short-lived values (decoded events, feature maps, decision JSON, sealed fields),
+/// and glibc's malloc and free took about a quarter of the Kafka worker's CPU
+/// (`benches/README.md`, Kafka worker).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "fds", version, about = "Real-time fraud detection for telecom and payment events")]
 struct Cli {

@@ -7,7 +7,9 @@
 //! (options: `-- --events N --rate R --seconds S`, the worker's `--batch-wait-ms`
 //! and `--in-flight-messages`, defaults as in production, `--partitions P` for the events
 //! and decisions topics (4), `--linger-ms` for the producer of system A's events
-//! (5), and `--only throughput|latency` for one phase). Prints:
+//! (5), `--fetch-wait-ms` for the worker and the downstream consumer (5),
+//! `--window-s` for the latency tail per window of the run (5), and
+//! `--only throughput|latency` for one phase). Prints:
 //! - sustained throughput: N events produced up front, then the time for the
 //!   worker to have every one scored, published and durably stored;
 //! - end-to-end latency at a fixed rate: events produced at R/s for S seconds;
@@ -156,7 +158,7 @@ async fn start_worker(url: &str, events_topic: &str, decisions_topic: &str) -> R
     config.dead_letter_topic = unique("bench.dead-letter");
     // The test broker holds a fetch for its full wait even when data arrives; a short
     // wait keeps that out of the latency (Kafka answers as soon as data is there).
-    config.client.insert("fetch.wait.max.ms".into(), "5".into());
+    config.client.insert("fetch.wait.max.ms".into(), arg("--fetch-wait-ms", 5).to_string());
     config.batch_wait =
         Duration::from_millis(arg("--batch-wait-ms", config.batch_wait.as_millis() as usize) as u64);
     config.in_flight_messages = arg("--in-flight-messages", config.in_flight_messages);
@@ -310,7 +312,7 @@ async fn latency(url: &str, rate: usize, seconds: usize) {
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers())
         .set("group.id", unique("bench-downstream"))
-        .set("fetch.wait.max.ms", "5")
+        .set("fetch.wait.max.ms", arg("--fetch-wait-ms", 5).to_string())
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
         .create()
@@ -396,12 +398,13 @@ async fn latency(url: &str, rate: usize, seconds: usize) {
         &format!("end-to-end at {rate} events/s for {seconds} s (produce -> decision downstream)"),
         micros,
     );
-    // The tail over the run: p99 and the largest per 5-second window of produce
-    // time, so a tail that grows with the run (the test broker's log) shows apart
+    // The tail over the run: p99 and the largest per window of produce time
+    // (`--window-s`, 5 s), so a tail that grows with the run (the test broker's log) shows apart
     // from one that comes in bursts.
-    let mut windows: Vec<Vec<u64>> = vec![Vec::new(); seconds.div_ceil(5).max(1)];
+    let window_s = arg("--window-s", 5).max(1);
+    let mut windows: Vec<Vec<u64>> = vec![Vec::new(); seconds.div_ceil(window_s).max(1)];
     for (id, (at, _)) in &sent {
-        let window = (at.duration_since(started).as_secs() as usize / 5).min(windows.len() - 1);
+        let window = (at.duration_since(started).as_secs() as usize / window_s).min(windows.len() - 1);
         windows[window]
             .push(arrived.get(id).map_or(u64::MAX, |(a, _)| a.duration_since(*at).as_micros() as u64));
     }
@@ -413,7 +416,7 @@ async fn latency(url: &str, rate: usize, seconds: usize) {
             format!("{:.0}/{:.0}", p99 as f64 / 1000.0, w.last().copied().unwrap_or(0) as f64 / 1000.0)
         })
         .collect();
-    println!("  p99/max in ms per 5 s of the run: {}", by_window.join(" "));
+    println!("  p99/max in ms per {window_s} s of the run: {}", by_window.join(" "));
     // The same path in two parts, split at the worker's decision (wall clock, one
     // machine): produce -> broker -> worker (batch wait, scoring), then publish ->
     // broker -> downstream consumer.

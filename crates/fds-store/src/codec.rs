@@ -32,7 +32,7 @@ pub(crate) fn encode_record<'a>(
     Ok(EncodedRecord {
         record,
         subscriber: crate::pii::index(vault, record.event.subscriber.expose()),
-        payload: encode_event(vault, &record.event),
+        payload: encode_event(vault, &record.event)?,
         decision: encode_decision(vault, &record.decision)?,
         block,
     })
@@ -46,17 +46,30 @@ pub(crate) type LabelRow<T> = (String, Option<String>, Option<String>, String, O
 
 /// A decision's stored JSON: its PII sealed.
 pub(crate) fn encode_decision(vault: &Vault, decision: &Decision) -> Result<String, StoreError> {
-    let mut value = serde_json::to_value(decision)
-        .map_err(|e| StoreError::Encode { what: "decision", reason: format!("{:?} error", e.classify()) })?;
+    let mut value = serde_json::to_value(decision).map_err(|e| encode_error("decision", &e))?;
     crate::pii::seal_json(vault, &mut value);
-    Ok(value.to_string())
+    json_text(&value).map_err(|e| encode_error("decision", &e))
 }
 
 /// An event's stored contract JSON: its PII sealed.
-pub(crate) fn encode_event(vault: &Vault, event: &fds_core::Event) -> String {
+pub(crate) fn encode_event(vault: &Vault, event: &fds_core::Event) -> Result<String, StoreError> {
     let mut value = event.to_json();
     crate::pii::seal_json(vault, &mut value);
-    value.to_string()
+    json_text(&value).map_err(|e| encode_error("event", &e))
+}
+
+/// The JSON text of `value`, written straight into a buffer sized for a stored event
+/// or decision: `Value`'s `Display` goes through the formatter and grows its string
+/// from empty, which the save path paid for twice per record.
+fn json_text(value: &serde_json::Value) -> Result<String, serde_json::Error> {
+    let mut out = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut out, value)?;
+    // serde_json writes UTF-8 only; the check is a formality.
+    String::from_utf8(out).map_err(|e| serde::ser::Error::custom(e.utf8_error()))
+}
+
+fn encode_error(what: &'static str, e: &serde_json::Error) -> StoreError {
+    StoreError::Encode { what, reason: format!("{:?} error", e.classify()) }
 }
 
 /// A decision from its stored JSON.

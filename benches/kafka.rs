@@ -112,9 +112,24 @@ fn events(seed: u64, n: usize) -> Vec<(String, Vec<u8>, String)> {
         .collect()
 }
 
+/// Partitions of the events and decisions topics (`--partitions`, 4).
+fn partitions() -> i32 {
+    arg("--partitions", 4) as i32
+}
+
+/// `fetch.wait.max.ms` of the worker and the downstream consumer (`--fetch-wait-ms`, 5).
+fn fetch_wait_ms() -> String {
+    arg("--fetch-wait-ms", 5).to_string()
+}
+
+/// Quantile `q` (0 to 1) of `sorted`, 0 when it is empty.
+fn quantile(sorted: &[u64], q: f64) -> u64 {
+    sorted.get(((sorted.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(0)
+}
+
 fn percentiles(what: &str, mut micros: Vec<u64>) {
     micros.sort_unstable();
-    let at = |q: f64| micros[((micros.len() as f64 - 1.0) * q) as usize] as f64 / 1000.0;
+    let at = |q: f64| quantile(&micros, q) as f64 / 1000.0;
     println!(
         "{what}: {} events; p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms, max {:.1} ms",
         micros.len(),
@@ -158,7 +173,7 @@ async fn start_worker(url: &str, events_topic: &str, decisions_topic: &str) -> R
     config.dead_letter_topic = unique("bench.dead-letter");
     // The test broker holds a fetch for its full wait even when data arrives; a short
     // wait keeps that out of the latency (Kafka answers as soon as data is there).
-    config.client.insert("fetch.wait.max.ms".into(), arg("--fetch-wait-ms", 5).to_string());
+    config.client.insert("fetch.wait.max.ms".into(), fetch_wait_ms());
     config.batch_wait =
         Duration::from_millis(arg("--batch-wait-ms", config.batch_wait.as_millis() as usize) as u64);
     config.in_flight_messages = arg("--in-flight-messages", config.in_flight_messages);
@@ -180,8 +195,7 @@ async fn start_worker(url: &str, events_topic: &str, decisions_topic: &str) -> R
 async fn throughput(url: &str, n: usize) {
     let topic = unique("bench.events");
     let decisions = unique("bench.decisions");
-    let partitions = arg("--partitions", 4) as i32;
-    create_topics(&[(&topic, partitions), (&decisions, partitions)]).await;
+    create_topics(&[(&topic, partitions()), (&decisions, partitions())]).await;
     let events = events(11, n);
     let producer = producer();
     let t = Instant::now();
@@ -303,8 +317,7 @@ type Moment = (Instant, chrono::DateTime<chrono::Utc>);
 async fn latency(url: &str, rate: usize, seconds: usize) {
     let topic = unique("bench.events");
     let decisions = unique("bench.decisions");
-    let partitions = arg("--partitions", 4) as i32;
-    create_topics(&[(&topic, partitions), (&decisions, partitions)]).await;
+    create_topics(&[(&topic, partitions()), (&decisions, partitions())]).await;
     let n = rate * seconds;
     let events = events(23, n);
     let running = start_worker(url, &topic, &decisions).await;
@@ -312,7 +325,7 @@ async fn latency(url: &str, rate: usize, seconds: usize) {
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers())
         .set("group.id", unique("bench-downstream"))
-        .set("fetch.wait.max.ms", arg("--fetch-wait-ms", 5).to_string())
+        .set("fetch.wait.max.ms", fetch_wait_ms())
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
         .create()
@@ -412,8 +425,7 @@ async fn latency(url: &str, rate: usize, seconds: usize) {
         .iter_mut()
         .map(|w| {
             w.sort_unstable();
-            let p99 = w.get(((w.len() as f64 - 1.0) * 0.99) as usize).copied().unwrap_or(0);
-            format!("{:.0}/{:.0}", p99 as f64 / 1000.0, w.last().copied().unwrap_or(0) as f64 / 1000.0)
+            format!("{:.0}/{:.0}", quantile(w, 0.99) as f64 / 1000.0, quantile(w, 1.0) as f64 / 1000.0)
         })
         .collect();
     println!("  p99/max in ms per {window_s} s of the run: {}", by_window.join(" "));

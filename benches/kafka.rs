@@ -64,15 +64,26 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
-/// A fresh Postgres database; its URL.
-async fn database() -> String {
-    let admin_url = std::env::var("FDS_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+fn admin_url() -> String {
+    std::env::var("FDS_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A fresh Postgres database for one phase of the run: its name and URL.
+async fn database() -> (String, String) {
+    let admin_url = admin_url();
     let name = unique("fds_bench_kafka").replace('-', "_");
     let mut admin = PgConnection::connect(&admin_url).await.expect("Postgres for the benchmark");
     admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create database");
     let (base, _) = admin_url.rsplit_once('/').expect("database url");
-    format!("{base}/{name}")
+    let url = format!("{base}/{name}");
+    (name, url)
+}
+
+/// Drops a phase's database once its figures are printed, so runs do not pile up
+/// databases whose files every later checkpoint has to visit.
+async fn drop_database(name: &str) {
+    let mut admin = PgConnection::connect(&admin_url()).await.expect("Postgres for the benchmark");
+    admin.execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str()).await.expect("drop database");
 }
 
 async fn create_topics(topics: &[(&str, i32)]) {
@@ -162,7 +173,12 @@ async fn start_worker(url: &str, events_topic: &str, decisions_topic: &str) -> R
             Arc::new(InMemoryFeatures::new(features)),
             store,
             Arc::new(SystemClock),
-            fds_stream::pipeline_config(),
+            {
+                let mut config = fds_stream::pipeline_config();
+                config.writer.concurrency = arg("--save-concurrency", config.writer.concurrency);
+                config.writer.max_batch = arg("--save-batch", config.writer.max_batch);
+                config
+            },
         )
         .await
         .expect("pipeline"),
@@ -488,12 +504,14 @@ fn main() {
         // broker if wanted (the test broker slows as its in-memory log grows).
         let only = std::env::args().skip_while(|a| a != "--only").nth(1);
         if only.as_deref() != Some("latency") {
-            let url = database().await;
+            let (name, url) = database().await;
             throughput(&url, n).await;
+            drop_database(&name).await;
         }
         if only.as_deref() != Some("throughput") {
-            let url = database().await;
+            let (name, url) = database().await;
             latency(&url, rate, seconds).await;
+            drop_database(&name).await;
         }
     });
 }

@@ -149,22 +149,29 @@ impl Store for PgStore {
             return Ok(Vec::new());
         }
         // The guard table alone answers "never seen", the common case: a fresh batch
-        // touches no partition. Both statements are planned per call with the ids at
-        // hand, never from a cached generic plan (one chosen while the tables were
-        // nearly empty went on scanning them whole once they were not); planning the
-        // guard table's lookup is cheap, and the partitions are planned only for ids
-        // found, which are rare (redeliveries).
-        let found: Vec<(String, Timestamp)> =
-            sqlx::query_as("SELECT event_id, occurred_at FROM event_ids WHERE event_id = ANY($1)")
-                .bind(event_ids)
-                .persistent(false)
-                .fetch_all(&self.pool)
-                .await?;
+        // touches no partition. One key lookup per id, whatever the planner thinks of
+        // the table: the `LIMIT 1` keeps the lateral subquery from being flattened
+        // into a join, so it stays a probe of the primary key per id. Written as
+        // `event_id = ANY($1)` or a plain join, a batch of 2,000 ids was planned as a
+        // scan of the whole table (hashed) for as long as it held under about a
+        // million rows: 30 ms a batch at 300,000 rows, against 4 ms for the probes.
+        // Planned per call, never from a cached generic plan: one made while the table
+        // was nearly empty could scan it per id once it is not.
+        let found: Vec<(String, Timestamp)> = sqlx::query_as(
+            "SELECT g.event_id, e.occurred_at FROM UNNEST($1::text[]) AS g (event_id) \
+             CROSS JOIN LATERAL \
+             (SELECT occurred_at FROM event_ids WHERE event_id = g.event_id LIMIT 1) AS e",
+        )
+        .bind(event_ids)
+        .persistent(false)
+        .fetch_all(&self.pool)
+        .await?;
         if found.is_empty() {
             return Ok(Vec::new());
         }
         let (ids, times): (Vec<String>, Vec<Timestamp>) = found.into_iter().unzip();
         // A held decision (its partition dropped by retention) keeps its guard row.
+        // Planned per call too, with the found ids (rare: redeliveries) at hand.
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT d.decision::text FROM UNNEST($1::text[], $2::timestamptz[]) AS g (event_id, occurred_at) \
              JOIN decisions d ON d.event_id = g.event_id AND d.occurred_at = g.occurred_at \

@@ -8,8 +8,10 @@
 //! and `--in-flight-messages`, defaults as in production, `--partitions P` for the events
 //! and decisions topics (4), `--linger-ms` for the producer of system A's events
 //! (5), `--fetch-wait-ms` for the worker and the downstream consumer (5),
-//! `--window-s` for the latency tail per window of the run (5), and
-//! `--only throughput|latency` for one phase). Prints:
+//! `--window-s` for the latency tail per window of the run (5), the store writer's
+//! `--save-concurrency` (saves in flight) and `--save-batch` (records per save), and
+//! `--only throughput|latency` for one phase). Each phase runs on a fresh database,
+//! dropped once its figures are printed. Prints:
 //! - sustained throughput: N events produced up front, then the time for the
 //!   worker to have every one scored, published and durably stored;
 //! - end-to-end latency at a fixed rate: events produced at R/s for S seconds;
@@ -65,7 +67,8 @@ fn unique(prefix: &str) -> String {
 }
 
 fn admin_url() -> String {
-    std::env::var("FDS_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("FDS_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// A fresh Postgres database for one phase of the run: its name and URL.
@@ -167,18 +170,17 @@ async fn start_worker(url: &str, events_topic: &str, decisions_topic: &str) -> R
     let scorer = Scorer::new(pack, features.clone(), ScoringConfig::default());
     let vault = Arc::new(fds_store::Vault::new(fds_store::KeyRing::generate_local()));
     let store = fds_store::open(url, vault).await.expect("store");
+    let mut pipeline_config = fds_stream::pipeline_config();
+    let writer = &mut pipeline_config.writer;
+    writer.concurrency = arg("--save-concurrency", writer.concurrency);
+    writer.max_batch = arg("--save-batch", writer.max_batch);
     let pipeline = Arc::new(
         Pipeline::start(
             scorer,
             Arc::new(InMemoryFeatures::new(features)),
             store,
             Arc::new(SystemClock),
-            {
-                let mut config = fds_stream::pipeline_config();
-                config.writer.concurrency = arg("--save-concurrency", config.writer.concurrency);
-                config.writer.max_batch = arg("--save-batch", config.writer.max_batch);
-                config
-            },
+            pipeline_config,
         )
         .await
         .expect("pipeline"),

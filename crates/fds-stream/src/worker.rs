@@ -59,13 +59,22 @@ pub struct RunStats {
 
 /// The pipeline settings the worker needs: the store's writer commits its saves in
 /// order (each encoded at once, written after the one before), so saves commit in
-/// the order the events were scored and the store always holds a prefix of them. A worker killed with batches in flight then leaves no gap
-/// (a later batch stored, an earlier one not) for its successor to score around: the
-/// events redelivered and not stored all come after everything the velocity state is
-/// rebuilt from, as in an uninterrupted run.
+/// the order the events were scored and the store always holds a prefix of them. A
+/// worker killed with batches in flight then leaves no gap (a later batch stored, an
+/// earlier one not) for its successor to score around: the events redelivered and not
+/// stored all come after everything the velocity state is rebuilt from, as in an
+/// uninterrupted run.
+///
+/// Four saves in flight rather than the writer's default two: the worker scores on one
+/// core while the database inserts, and with two saves only one of them was inserting
+/// at a time (the other encoding or committing), which left part of a 2-core machine
+/// idle. `cargo bench --bench kafka -- --only throughput --events 300000
+/// --save-concurrency 2|4` kept 1.86–1.88 cores busy with four against 1.73–1.77 with
+/// two (`benches/README.md`).
 pub fn pipeline_config() -> fds_pipeline::PipelineConfig {
     let mut config = fds_pipeline::PipelineConfig::default();
     config.writer.ordered = true;
+    config.writer.concurrency = 4;
     config
 }
 

@@ -17,7 +17,8 @@ use super::partitions::{self, Partitions};
 use crate::store::{Record, SaveSummary};
 use crate::{codec, StoreError};
 use fds_vault::Vault;
-use sqlx::PgPool;
+use sqlx::postgres::PgArguments;
+use sqlx::{Arguments, PgPool};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -127,24 +128,53 @@ async fn write(
         return Ok(Some(0));
     }
 
-    sqlx::query(
+    let mut args = arguments(
+        6,
+        fresh.iter().map(|e| {
+            let event = &e.record.event;
+            event.event_id.len() + e.subscriber.len() + event.event_type().as_str().len() + e.payload.len()
+        }),
+    );
+    add(&mut args, column(&fresh, |e| e.record.event.event_id.as_str()))?;
+    add(&mut args, column(&fresh, |e| e.subscriber.as_str()))?;
+    add(&mut args, column(&fresh, |e| e.record.event.event_type().as_str()))?;
+    add(&mut args, column(&fresh, |e| e.record.event.occurred_at))?;
+    add(&mut args, column(&fresh, |e| e.record.received_at))?;
+    add(&mut args, column(&fresh, |e| e.payload.as_str()))?;
+    sqlx::query_with(
         "INSERT INTO events (event_id, subscriber, event_type, occurred_at, received_at, payload) \
          SELECT event_id, subscriber, event_type, occurred_at, received_at, payload::json \
          FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[]) \
               AS batch (event_id, subscriber, event_type, occurred_at, received_at, payload)",
+        args,
     )
-    .bind(column(&fresh, |e| e.record.event.event_id.as_str()))
-    .bind(column(&fresh, |e| e.subscriber.as_str()))
-    .bind(column(&fresh, |e| e.record.event.event_type().as_str()))
-    .bind(column(&fresh, |e| e.record.event.occurred_at))
-    .bind(column(&fresh, |e| e.record.received_at))
-    .bind(column(&fresh, |e| e.payload.as_str()))
     .execute(&mut *tx)
     .await?;
 
     // Filed under the event's `occurred_at`, the partition key of both tables,
     // so a decision always sits in its event's month.
-    sqlx::query(
+    let mut args = arguments(
+        9,
+        fresh.iter().map(|e| {
+            let decision = &e.record.decision;
+            decision.decision_id.len()
+                + e.record.event.event_id.len()
+                + e.subscriber.len()
+                + decision.action.as_str().len()
+                + decision.rules_version.len()
+                + e.decision.len()
+        }),
+    );
+    add(&mut args, column(&fresh, |e| e.record.decision.decision_id.as_str()))?;
+    add(&mut args, column(&fresh, |e| e.record.event.event_id.as_str()))?;
+    add(&mut args, column(&fresh, |e| e.subscriber.as_str()))?;
+    add(&mut args, column(&fresh, |e| e.record.decision.action.as_str()))?;
+    add(&mut args, column(&fresh, |e| e.record.decision.score))?;
+    add(&mut args, column(&fresh, |e| e.record.decision.rules_version.as_str()))?;
+    add(&mut args, column(&fresh, |e| e.record.event.occurred_at))?;
+    add(&mut args, column(&fresh, |e| e.record.decision.decided_at))?;
+    add(&mut args, column(&fresh, |e| e.decision.as_str()))?;
+    sqlx::query_with(
         "INSERT INTO decisions (decision_id, event_id, subscriber, action, score, \
          rules_version, occurred_at, decided_at, decision) \
          SELECT decision_id, event_id, subscriber, action, score, rules_version, occurred_at, \
@@ -153,16 +183,8 @@ async fn write(
                      $7::timestamptz[], $8::timestamptz[], $9::text[]) \
               AS batch (decision_id, event_id, subscriber, action, score, rules_version, \
                         occurred_at, decided_at, decision)",
+        args,
     )
-    .bind(column(&fresh, |e| e.record.decision.decision_id.as_str()))
-    .bind(column(&fresh, |e| e.record.event.event_id.as_str()))
-    .bind(column(&fresh, |e| e.subscriber.as_str()))
-    .bind(column(&fresh, |e| e.record.decision.action.as_str()))
-    .bind(column(&fresh, |e| e.record.decision.score))
-    .bind(column(&fresh, |e| e.record.decision.rules_version.as_str()))
-    .bind(column(&fresh, |e| e.record.event.occurred_at))
-    .bind(column(&fresh, |e| e.record.decision.decided_at))
-    .bind(column(&fresh, |e| e.decision.as_str()))
     .execute(&mut *tx)
     .await?;
 
@@ -205,6 +227,28 @@ async fn write(
 
     tx.commit().await?;
     Ok(Some(fresh.len() as u64))
+}
+
+/// Bound parameters for an insert of `columns` array columns, with room reserved for
+/// all of them: `text_bytes` gives each row's text, to which a fixed allowance per value
+/// (length prefixes, 8-byte numbers and timestamps) is added. A batch's parameters run
+/// to hundreds of KiB; left to grow by doubling, the buffer was copied at each step and
+/// its fresh pages faulted in (8 % of the Kafka worker's CPU in a profile).
+fn arguments(columns: usize, text_bytes: impl Iterator<Item = usize>) -> PgArguments {
+    const PER_VALUE: usize = 12;
+    const PER_ARRAY: usize = 32;
+    let (rows, text) = text_bytes.fold((0, 0), |(rows, text), bytes| (rows + 1, text + bytes));
+    let mut args = PgArguments::default();
+    args.reserve(columns, text + rows * columns * PER_VALUE + columns * PER_ARRAY);
+    args
+}
+
+/// Adds one column to `args`.
+fn add<'q, T>(args: &mut PgArguments, value: T) -> Result<(), StoreError>
+where
+    T: sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + 'q,
+{
+    args.add(value).map_err(|e| StoreError::Encode { what: "batch column", reason: e.to_string() })
 }
 
 /// One column of `rows`, bound as a Postgres array.

@@ -66,11 +66,10 @@ pub struct RunStats {
 /// uninterrupted run.
 ///
 /// Four saves in flight rather than the writer's default two: the worker scores on one
-/// core while the database inserts, and with two saves only one of them was inserting
-/// at a time (the other encoding or committing), which left part of a 2-core machine
+/// core while the database inserts, and with two saves part of a 2-core machine sat
 /// idle. `cargo bench --bench kafka -- --only throughput --events 300000
 /// --save-concurrency 2|4` kept 1.86–1.88 cores busy with four against 1.73–1.77 with
-/// two (`benches/README.md`).
+/// two, and was faster in two of three alternating pairs (`benches/README.md`).
 pub fn pipeline_config() -> fds_pipeline::PipelineConfig {
     let mut config = fds_pipeline::PipelineConfig::default();
     config.writer.ordered = true;

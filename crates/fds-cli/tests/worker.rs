@@ -18,6 +18,7 @@ use rdkafka::message::{Headers, Message, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -373,6 +374,19 @@ fn a_worker_killed_mid_stream_loses_nothing_doubles_nothing_and_decides_as_an_un
     let worker = start_worker(&reference, &topics, &unique("reference"), 25);
     wait_until("the reference run", Duration::from_secs(120), || reference.count("decisions") == N as i64);
     assert!(worker.stop().success());
+    // Batches of 25 overlap (one settles while the next is scored): each partition of
+    // the decisions topic (keyed by subscriber) still holds its decisions in the order
+    // of their events.
+    let position: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let mut last_in_partition: HashMap<i32, usize> = HashMap::new();
+    let published = consume_all(&topics.decisions, 2, N);
+    for m in &published {
+        let at = position[header(m, "fds-event-id").expect("event id header")];
+        if let Some(before) = last_in_partition.insert(m.partition(), at) {
+            assert!(before < at, "event {at} published after event {before} in partition {}", m.partition());
+        }
+    }
+    assert_eq!(last_in_partition.len(), 2, "both partitions of the decisions topic are used");
 
     // The same stream, killed with SIGKILL part-way, then restarted.
     let db = Database::create();

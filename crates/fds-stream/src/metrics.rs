@@ -16,7 +16,7 @@ const END_TO_END_BOUNDS: &[f64] =
 const PHASE_BOUNDS: &[f64] =
     &[0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
-/// The phases of one batch, in order (see `Worker::process`).
+/// The phases of one batch, in order (see `Worker::score`).
 pub const PHASES: [&str; 4] = ["score", "publish", "store", "commit"];
 
 /// Batch size buckets (messages).

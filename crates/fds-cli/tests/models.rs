@@ -14,8 +14,16 @@ use std::time::Duration;
 /// subscriber label (fraud) for every fraud line of the ground truth.
 fn stored_traffic(url: &str, dir: &Path, events: u32) {
     let (events_file, truth_file) = (dir.join("events.jsonl"), dir.join("truth.jsonl"));
+    // Midnight KST eight days ago: recent enough for `--since 60d`, and always the same
+    // time of day. The simulator's activity follows the KST hour, so with its default
+    // start (now minus 7 days) what the traffic held, and whether its newest rows held
+    // any fraud to measure the hold-out on, depended on when the test ran.
+    let kst = chrono::FixedOffset::east_opt(9 * 3600).unwrap();
+    let day = (chrono::Utc::now() - chrono::Duration::days(8)).with_timezone(&kst).date_naive();
+    let start = day.and_hms_opt(0, 0, 0).unwrap().and_local_timezone(kst).unwrap().to_rfc3339();
     let (ok, stdout, stderr) = run(fds()
-        .args(["sim", "--events", &events.to_string(), "--subscribers", "800", "--seed", "5", "--out"])
+        .args(["sim", "--events", &events.to_string(), "--subscribers", "800", "--seed", "5"])
+        .args(["--start", &start, "--out"])
         .arg(&events_file)
         .arg("--truth")
         .arg(&truth_file));

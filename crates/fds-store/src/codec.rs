@@ -46,26 +46,12 @@ pub(crate) type LabelRow<T> = (String, Option<String>, Option<String>, String, O
 
 /// A decision's stored JSON: its PII sealed.
 pub(crate) fn encode_decision(vault: &Vault, decision: &Decision) -> Result<String, StoreError> {
-    let mut value = serde_json::to_value(decision).map_err(|e| encode_error("decision", &e))?;
-    crate::pii::seal_json(vault, &mut value);
-    json_text(&value).map_err(|e| encode_error("decision", &e))
+    crate::pii::sealed_json_text(vault, decision).map_err(|e| encode_error("decision", &e))
 }
 
 /// An event's stored contract JSON: its PII sealed.
 pub(crate) fn encode_event(vault: &Vault, event: &fds_core::Event) -> Result<String, StoreError> {
-    let mut value = event.to_json();
-    crate::pii::seal_json(vault, &mut value);
-    json_text(&value).map_err(|e| encode_error("event", &e))
-}
-
-/// The JSON text of `value`, written straight into a buffer sized for a stored event
-/// or decision: `Value`'s `Display` goes through the formatter and grows its string
-/// from empty, which the save path paid for twice per record.
-fn json_text(value: &serde_json::Value) -> Result<String, serde_json::Error> {
-    let mut out = Vec::with_capacity(1024);
-    serde_json::to_writer(&mut out, value)?;
-    // serde_json writes UTF-8 only; the check is a formality.
-    String::from_utf8(out).map_err(|e| serde::ser::Error::custom(e.utf8_error()))
+    crate::pii::sealed_json_text(vault, event).map_err(|e| encode_error("event", &e))
 }
 
 fn encode_error(what: &'static str, e: &serde_json::Error) -> StoreError {

@@ -14,7 +14,8 @@
 //!
 //! It reports the load time and rate, the sustained insert rate of the production
 //! writer (`BatchWriter`, default configuration) on top of the loaded year, p50/p99 of
-//! one subscriber's decisions looked up by blind index, the dashboard over 30 days
+//! one subscriber's decisions looked up by blind index and of another's events (read
+//! through their decisions), the dashboard over 30 days
 //! (hourly) and 12 months (daily), and the retention run that drops the oldest
 //! month. Without `--bench` (as under `cargo test --all-targets`) it does the same
 //! with a few thousand decisions, as a smoke test.
@@ -359,26 +360,34 @@ async fn measure(url: &str, decisions: u64, batch: u64, writers: u64, full: bool
         println!("ANALYZE after the load: {:.1} s", started.elapsed().as_secs_f64());
     }
 
-    // One subscriber's decisions by blind index: 1,000 distinct random subscribers.
+    // One subscriber's decisions by blind index, then (other subscribers) their events
+    // through those decisions (the console's subscriber page): 1,000 distinct random
+    // subscribers each.
     let lookups = if full { 1_000 } else { 50 };
     let mut rng = Rng(42);
-    let mut times = Vec::with_capacity(lookups);
-    let mut found = 0;
-    for _ in 0..lookups {
-        let subscriber = Traffic::subscriber(rng.below(traffic.subscribers));
-        let started = Instant::now();
-        found += store.decisions_for_subscriber(&subscriber, 100).await?.len();
-        times.push(started.elapsed());
+    for what in ["decisions_for_subscriber", "events_for_subscriber"] {
+        let mut times = Vec::with_capacity(lookups);
+        let mut found = 0;
+        for _ in 0..lookups {
+            let subscriber = Traffic::subscriber(rng.below(traffic.subscribers));
+            let started = Instant::now();
+            found += if what == "events_for_subscriber" {
+                store.events_for_subscriber(&subscriber, 100).await?.len()
+            } else {
+                store.decisions_for_subscriber(&subscriber, 100).await?.len()
+            };
+            times.push(started.elapsed());
+        }
+        times.sort_unstable();
+        println!(
+            "{what} (limit 100): {lookups} subscribers, {:.1} found each; \
+             p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            found as f64 / lookups as f64,
+            percentile(&times, 0.5),
+            percentile(&times, 0.99),
+            percentile(&times, 1.0)
+        );
     }
-    times.sort_unstable();
-    println!(
-        "decisions_for_subscriber (limit 100): {lookups} subscribers, {:.1} decisions each; \
-         p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        found as f64 / lookups as f64,
-        percentile(&times, 0.5),
-        percentile(&times, 0.99),
-        percentile(&times, 1.0)
-    );
 
     for (what, from, bucket) in [
         ("30 days, hourly", now - chrono::Duration::days(30), Bucket::Hour),

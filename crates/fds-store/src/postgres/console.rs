@@ -442,8 +442,12 @@ pub(super) async fn events_for_subscriber(
     subscriber: &str,
     limit: u32,
 ) -> Result<Vec<fds_core::Event>, StoreError> {
+    // Through the decisions' index by subscriber (`events` has none, migration 0013):
+    // each event shares its decision's key and month.
     let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT payload::text FROM events WHERE subscriber = $1 ORDER BY occurred_at DESC, event_id DESC LIMIT $2",
+        "SELECT e.payload::text FROM decisions d \
+         JOIN events e ON e.occurred_at = d.occurred_at AND e.event_id = d.event_id \
+         WHERE d.subscriber = $1 ORDER BY d.occurred_at DESC, d.event_id DESC LIMIT $2",
     )
     .bind(crate::pii::index(vault, subscriber))
     .bind(i64::from(limit))

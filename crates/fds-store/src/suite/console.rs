@@ -385,11 +385,16 @@ async fn events_read_back_by_id_and_by_subscriber_newest_first(s: Subject) {
         record("e-1", "01011110000", 1, Action::Allow),
         record("e-2", "01011110000", 2, Action::Review),
         record("e-3", "01022220000", 3, Action::Allow),
+        // The same moment as e-2: the later id comes first.
+        record("e-4", "01011110000", 2, Action::Block),
     ];
     store.save(&batch).await.unwrap();
 
     assert_eq!(store.event("e-2").await.unwrap(), Some(batch[1].event.clone()));
     assert_eq!(store.event("e-9").await.unwrap(), None);
     let timeline = store.events_for_subscriber("010-1111-0000", 10).await.unwrap();
-    assert_eq!(timeline, [batch[1].event.clone(), batch[0].event.clone()]);
+    assert_eq!(timeline, [batch[3].event.clone(), batch[1].event.clone(), batch[0].event.clone()]);
+    let latest = store.events_for_subscriber("01011110000", 2).await.unwrap();
+    assert_eq!(latest, [batch[3].event.clone(), batch[1].event.clone()]);
+    assert!(store.events_for_subscriber("01033330000", 10).await.unwrap().is_empty());
 }

@@ -393,14 +393,11 @@ mod tests {
             "quote\"d": {"recipient": "01055556666"},
         });
         let text = sealed_json_text(&vault, &plain).unwrap();
-        for secret in ["9876", "01012345678", "4111111111111111", "01055556666"] {
-            if secret == "01012345678" {
-                // Only the array item, which is under no key, stays plain (as with `seal_json`).
-                assert_eq!(text.matches(secret).count(), 1, "{text}");
-            } else {
-                assert!(!text.contains(secret), "{secret} in {text}");
-            }
+        for secret in ["9876", "4111111111111111", "01055556666"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
         }
+        // Only the array item, which is under no key, stays plain (as with `seal_json`).
+        assert_eq!(text.matches("01012345678").count(), 1, "{text}");
         assert!(
             text.contains("[\"01099998888\"]"),
             "an array under a PII key is searched, not sealed: {text}"
